@@ -1,0 +1,127 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "scm-broker",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "scm-broker", targets: ["scm-broker"]),
+        .executable(name: "scm-runner", targets: ["scm-runner"]),
+        .executable(name: "scm-broker-bench", targets: ["BrokerBench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+    ],
+    targets: [
+        // OpenSSL 3 from the OS (libssl-dev). The module map's header also carries
+        // small inline shims for what Swift cannot import (macros).
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        // Keys, PEM/JWK, thumbprints, JWE. The only target that touches OpenSSL.
+        .target(
+            name: "BrokerCrypto",
+            dependencies: ["COpenSSL"],
+            swiftSettings: swiftSettings
+        ),
+        // Per-provider pure data and functions: URL forms, endpoints, conventions.
+        .target(name: "SCMProviders", swiftSettings: swiftSettings),
+        // Domain model and the Store protocol.
+        .target(
+            name: "BrokerCore",
+            dependencies: ["SCMProviders"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "BrokerSQLite",
+            dependencies: [
+                "BrokerCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "BrokerServer",
+            dependencies: [
+                "BrokerCore", "BrokerCrypto", "SCMProviders", "BrokerSQLite",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "RunnerAgent",
+            dependencies: [
+                "BrokerCrypto", "SCMProviders",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "scm-broker",
+            dependencies: [
+                "BrokerServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "scm-runner",
+            dependencies: [
+                "RunnerAgent",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Seal/open throughput next to raw OpenSSL: `swift run -c release scm-broker-bench`.
+        .executableTarget(
+            name: "BrokerBench",
+            dependencies: ["BrokerCrypto", "COpenSSL"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "BrokerCryptoTests",
+            dependencies: ["BrokerCrypto"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SCMProvidersTests",
+            dependencies: ["SCMProviders"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "BrokerStoreTests",
+            dependencies: ["BrokerCore", "BrokerSQLite"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "BrokerServerTests",
+            dependencies: [
+                "BrokerServer", "RunnerAgent", "BrokerCrypto", "BrokerSQLite",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,74 @@
+import Foundation
+import SCMProviders
+
+/// One SCM an owning runner serves: an OAuth app and/or PAT settings.
+public struct Integration: Sendable, Equatable {
+    public var id: String
+    public var runnerID: String
+    public var name: String
+    public var provider: SCMProvider
+    /// The canonical organization or host URL (see `OrganizationURL`).
+    public var url: String
+    public var oauth: OAuthApp?
+    public var pat: PATSettings
+    public var labels: [String]
+    public var description: String
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    public init(id: String, runnerID: String, name: String, provider: SCMProvider, url: String, oauth: OAuthApp?,
+                pat: PATSettings, labels: [String], description: String, createdAt: Date, updatedAt: Date) {
+        self.id = id
+        self.runnerID = runnerID
+        self.name = name
+        self.provider = provider
+        self.url = url
+        self.oauth = oauth
+        self.pat = pat
+        self.labels = labels
+        self.description = description
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+}
+
+/// An OAuth app registered with the SCM. Its client secret is sealed to the owning runner.
+public struct OAuthApp: Sendable, Equatable {
+    /// Azure DevOps only: Entra ID or legacy Azure DevOps OAuth.
+    public var flavor: OAuthFlavor?
+    /// Entra only.
+    public var tenant: String?
+    /// Endpoint base of the OAuth service.
+    public var authority: String
+    public var clientID: String
+    public var clientSecret: SealedSecret
+
+    public init(flavor: OAuthFlavor?, tenant: String?, authority: String, clientID: String, clientSecret: SealedSecret) {
+        self.flavor = flavor
+        self.tenant = tenant
+        self.authority = authority
+        self.clientID = clientID
+        self.clientSecret = clientSecret
+    }
+}
+
+public struct PATSettings: Sendable, Equatable {
+    public var enabled: Bool
+
+    public init(enabled: Bool) {
+        self.enabled = enabled
+    }
+}
+
+/// A secret as the broker holds it: a JWE compact string only the runner key `keyID` opens.
+public struct SealedSecret: Sendable, Equatable {
+    public var jwe: String
+    public var keyID: String
+    public var updatedAt: Date
+
+    public init(jwe: String, keyID: String, updatedAt: Date) {
+        self.jwe = jwe
+        self.keyID = keyID
+        self.updatedAt = updatedAt
+    }
+}

@@ -1,0 +1,87 @@
+import BrokerCore
+import Foundation
+import GRDB
+import SCMProviders
+
+extension SQLiteStore {
+    public func insertIntegration(_ integration: Integration) async throws {
+        try await write { db in
+            try db.execute(sql: """
+                INSERT INTO integrations (id, runner_id, name, provider, url, oauth_flavor, oauth_tenant, oauth_authority,
+                    oauth_client_id, oauth_client_secret_jwe, oauth_client_secret_key_id, oauth_client_secret_updated_at,
+                    pat_enabled, labels, description, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: Self.arguments(integration))
+        }
+    }
+
+    public func integration(id: String) async throws -> Integration? {
+        try await read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM integrations WHERE id = ?", arguments: [id]).flatMap(Self.integration)
+        }
+    }
+
+    public func integrations(runnerID: String) async throws -> [Integration] {
+        try await read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM integrations WHERE runner_id = ? ORDER BY name", arguments: [runnerID])
+                .compactMap(Self.integration)
+        }
+    }
+
+    public func updateIntegration(_ integration: Integration) async throws {
+        try await write { db in
+            var arguments = Self.arguments(integration)
+            arguments += [integration.id, integration.runnerID]
+            try db.execute(sql: """
+                UPDATE integrations SET id = ?, runner_id = ?, name = ?, provider = ?, url = ?, oauth_flavor = ?, oauth_tenant = ?,
+                    oauth_authority = ?, oauth_client_id = ?, oauth_client_secret_jwe = ?, oauth_client_secret_key_id = ?,
+                    oauth_client_secret_updated_at = ?, pat_enabled = ?, labels = ?, description = ?, created_at = ?, updated_at = ?
+                WHERE id = ? AND runner_id = ?
+                """, arguments: arguments)
+            guard db.changesCount == 1 else { throw StoreError(.notFound, "no such integration") }
+        }
+    }
+
+    public func deleteIntegration(id: String) async throws -> Bool {
+        try await write { db in
+            try db.execute(sql: "DELETE FROM integrations WHERE id = ?", arguments: [id])
+            return db.changesCount == 1
+        }
+    }
+
+    private static func arguments(_ integration: Integration) -> StatementArguments {
+        let oauth = integration.oauth
+        let labels = String(decoding: (try? JSONEncoder().encode(integration.labels)) ?? Data("[]".utf8), as: UTF8.self)
+        return [
+            integration.id, integration.runnerID, integration.name, integration.provider.rawValue, integration.url,
+            oauth?.flavor?.rawValue, oauth?.tenant, oauth?.authority, oauth?.clientID, oauth?.clientSecret.jwe,
+            oauth?.clientSecret.keyID, oauth?.clientSecret.updatedAt.timeIntervalSince1970,
+            integration.pat.enabled, labels, integration.description,
+            integration.createdAt.timeIntervalSince1970, integration.updatedAt.timeIntervalSince1970,
+        ]
+    }
+
+    private static func integration(_ row: Row) -> Integration? {
+        guard let provider = SCMProvider(rawValue: row["provider"]) else { return nil }
+        var oauth: OAuthApp?
+        if let clientID: String = row["oauth_client_id"], let jwe: String = row["oauth_client_secret_jwe"] {
+            oauth = OAuthApp(
+                flavor: (row["oauth_flavor"] as String?).flatMap(OAuthFlavor.init(rawValue:)),
+                tenant: row["oauth_tenant"],
+                authority: row["oauth_authority"],
+                clientID: clientID,
+                clientSecret: SealedSecret(jwe: jwe, keyID: row["oauth_client_secret_key_id"],
+                                           updatedAt: Date(timeIntervalSince1970: row["oauth_client_secret_updated_at"]))
+            )
+        }
+        let labelsJSON: String = row["labels"]
+        return Integration(
+            id: row["id"], runnerID: row["runner_id"], name: row["name"], provider: provider, url: row["url"],
+            oauth: oauth, pat: PATSettings(enabled: row["pat_enabled"]),
+            labels: (try? JSONDecoder().decode([String].self, from: Data(labelsJSON.utf8))) ?? [],
+            description: row["description"],
+            createdAt: Date(timeIntervalSince1970: row["created_at"]),
+            updatedAt: Date(timeIntervalSince1970: row["updated_at"])
+        )
+    }
+}

@@ -1,0 +1,28 @@
+import BrokerCore
+import BrokerCrypto
+import Foundation
+import Logging
+
+/// Admin tokens: the first is created at first start and written to a 0600 file; more with
+/// `scm-broker admin-token create`. Only hashes are stored.
+public enum AdminTokens {
+    public static let fileName = "admin.token"
+
+    /// Creates a token and returns it: the only moment it exists in plaintext.
+    public static func create(name: String, store: any Store, clock: BrokerClock = .system) async throws -> String {
+        let (token, hash) = IssuedToken.make(prefix: IssuedToken.adminPrefix)
+        try await store.insertAdminToken(AdminToken(id: UUID().uuidString.lowercased(), name: name, tokenHash: hash, createdAt: clock.now))
+        return token
+    }
+
+    /// With no admin token in the store, creates one and writes it to `<keys-dir>/admin.token`.
+    /// Logs the file's path, never the token.
+    public static func bootstrap(store: any Store, keysDirectory: String, logger: Logger, clock: BrokerClock = .system) async throws {
+        guard try await store.adminTokenCount() == 0 else { return }
+        try KeyFile.ensurePrivateDirectory(keysDirectory)
+        let path = (keysDirectory as NSString).appendingPathComponent(fileName)
+        let token = try await create(name: "initial", store: store, clock: clock)
+        try KeyFile.write(token + "\n", to: path, overwrite: true)
+        logger.notice("created the first admin token", metadata: ["path": "\(path)"])
+    }
+}

@@ -1,0 +1,41 @@
+import Foundation
+
+/// How the broker runs. Defaults work with no flags on one machine.
+public struct BrokerConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    /// The URL users and runners reach the broker at; callback URLs and the token audience derive from it.
+    public var publicURL: String
+    public var dataDirectory: String
+    public var keysDirectory: String
+
+    public init(host: String = "127.0.0.1", port: Int = 8080, publicURL: String? = nil,
+                dataDirectory: String = "./data", keysDirectory: String = "./keys") throws {
+        self.host = host
+        self.port = port
+        self.publicURL = try Self.normalizedPublicURL(publicURL ?? "http://\(host.contains(":") ? "[\(host)]" : host):\(port)")
+        self.dataDirectory = dataDirectory
+        self.keysDirectory = keysDirectory
+    }
+
+    /// The audience runner assertions must name.
+    public var tokenEndpoint: String { publicURL + "/runner/v1/token" }
+
+    static func normalizedPublicURL(_ text: String) throws -> String {
+        var trimmed = text.trimmingCharacters(in: .whitespaces)
+        while trimmed.hasSuffix("/") { trimmed.removeLast() }
+        guard let components = URLComponents(string: trimmed), let scheme = components.scheme?.lowercased(),
+              scheme == "http" || scheme == "https", components.host?.isEmpty == false,
+              components.query == nil, components.fragment == nil, components.user == nil
+        else { throw ConfigurationError("--public-url must be an absolute http(s) URL without query, fragment or credentials") }
+        return trimmed
+    }
+}
+
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public let description: String
+
+    public init(_ description: String) {
+        self.description = description
+    }
+}

@@ -1,0 +1,93 @@
+import BrokerCore
+import Foundation
+
+/// An integration as the admin API shows it: the client secret appears only as metadata.
+struct IntegrationRepresentation: Encodable {
+    struct OAuth: Encodable {
+        var flavor: String?
+        var tenant: String?
+        var authority: String
+        var clientID: String
+        var clientSecret: SecretMetadata
+    }
+
+    struct SecretMetadata: Encodable {
+        var sealed = true
+        var keyID: String
+        var updatedAt: Date
+    }
+
+    struct PAT: Encodable {
+        var enabled: Bool
+    }
+
+    var id: String
+    var runnerID: String
+    var name: String
+    var provider: String
+    var url: String
+    var callbackURL: String
+    var oauth: OAuth?
+    var pat: PAT
+    var labels: [String]
+    var description: String
+    var createdAt: Date
+    var updatedAt: Date
+    var warnings: [String]?
+
+    init(_ integration: Integration, publicURL: String, warnings: [String] = []) {
+        id = integration.id
+        runnerID = integration.runnerID
+        name = integration.name
+        provider = integration.provider.rawValue
+        url = integration.url
+        callbackURL = Self.callbackURL(integration, publicURL: publicURL)
+        oauth = integration.oauth.map {
+            OAuth(flavor: $0.flavor?.rawValue, tenant: $0.tenant, authority: $0.authority, clientID: $0.clientID,
+                  clientSecret: SecretMetadata(keyID: $0.clientSecret.keyID, updatedAt: $0.clientSecret.updatedAt))
+        }
+        pat = PAT(enabled: integration.pat.enabled)
+        labels = integration.labels
+        description = integration.description
+        createdAt = integration.createdAt
+        updatedAt = integration.updatedAt
+        self.warnings = warnings.isEmpty ? nil : warnings
+    }
+
+    static func callbackURL(_ integration: Integration, publicURL: String) -> String {
+        "\(publicURL)/oauth/callback/\(integration.id)"
+    }
+}
+
+/// An integration as its runner sees it: with the client secret as the sealed JWE, which
+/// only the runner's private key opens.
+struct RunnerIntegrationRepresentation: Encodable {
+    struct OAuth: Encodable {
+        var flavor: String?
+        var tenant: String?
+        var authority: String
+        var clientID: String
+        var clientSecret: String
+    }
+
+    var id: String
+    var name: String
+    var provider: String
+    var url: String
+    var callbackURL: String
+    var oauth: OAuth?
+    var pat: IntegrationRepresentation.PAT
+
+    init(_ integration: Integration, publicURL: String) {
+        id = integration.id
+        name = integration.name
+        provider = integration.provider.rawValue
+        url = integration.url
+        callbackURL = IntegrationRepresentation.callbackURL(integration, publicURL: publicURL)
+        oauth = integration.oauth.map {
+            OAuth(flavor: $0.flavor?.rawValue, tenant: $0.tenant, authority: $0.authority, clientID: $0.clientID,
+                  clientSecret: $0.clientSecret.jwe)
+        }
+        pat = .init(enabled: integration.pat.enabled)
+    }
+}

@@ -1,0 +1,154 @@
+import BrokerCore
+import BrokerCrypto
+import Foundation
+import Hummingbird
+import Logging
+import SCMProviders
+
+/// Admin API for integrations. Client secrets are sealed to the owning runner's encryption
+/// key before anything is stored; they never come back out of this API.
+struct IntegrationsController {
+    let store: any Store
+    let clock: BrokerClock
+    let publicURL: String
+
+    func addRoutes(to group: RouterGroup<AdminContext>) {
+        group.post("runners/{id}/integrations", use: create)
+        group.get("runners/{id}/integrations", use: listForRunner)
+        group.get("integrations/{id}", use: show)
+        group.patch("integrations/{id}", use: update)
+        group.delete("integrations/{id}", use: delete)
+    }
+
+    static let fields: Set<String> = ["name", "provider", "url", "oauth", "pat", "labels", "description"]
+
+    @Sendable func create(_ request: Request, context: AdminContext) async throws -> JSONResponse<IntegrationRepresentation> {
+        let runnerID = try context.parameters.require("id")
+        let body = try await request.jsonObject()
+        try body.allowOnly(Self.fields)
+        let name = try Validation.name(try body.requiredString("name"), field: "name")
+        let provider = try body.provider()
+        let organization = try body.organizationURL(provider: provider)
+        let patEnabled = try body.patEnabled(default: false)
+        let labels = try Validation.labels(try body.stringArray("labels"))
+        let description = try Validation.description(try body.string("description"))
+        var oauthInput: OAuthInput?
+        var warnings: [String] = []
+        if let oauth = try body.object("oauth") {
+            (oauthInput, warnings) = try OAuthInput.parse(oauth, organization: organization, existing: nil)
+        }
+        guard oauthInput != nil || patEnabled else {
+            throw APIError.invalidRequest("an integration needs an OAuth app (`oauth`) or the PAT route (`pat.enabled: true`)")
+        }
+
+        let runner = try await registeredRunner(runnerID)
+        let now = clock.now
+        let integration = Integration(
+            id: UUID().uuidString.lowercased(), runnerID: runner.id, name: name, provider: provider, url: organization.string,
+            oauth: try oauthInput.map { try Self.sealedApp($0, existing: nil, runner: runner, now: now) },
+            pat: PATSettings(enabled: patEnabled), labels: labels, description: description, createdAt: now, updatedAt: now)
+        do {
+            try await store.insertIntegration(integration)
+        } catch let error as StoreError where error.code == .conflict {
+            throw APIError.conflict("runner \(runner.name) already has an integration named \(name)")
+        } catch let error as StoreError where error.code == .notFound {
+            throw APIError.notFound("no runner with id \(runnerID)")
+        }
+        context.logger.info("integration created", metadata: Self.metadata(integration))
+        return JSONResponse(IntegrationRepresentation(integration, publicURL: publicURL, warnings: warnings), status: .created)
+    }
+
+    @Sendable func listForRunner(_ request: Request, context: AdminContext) async throws -> JSONResponse<[String: [IntegrationRepresentation]]> {
+        let runnerID = try context.parameters.require("id")
+        guard try await store.runner(id: runnerID) != nil else { throw APIError.notFound("no runner with id \(runnerID)") }
+        let integrations = try await store.integrations(runnerID: runnerID)
+        return JSONResponse(["integrations": integrations.map { IntegrationRepresentation($0, publicURL: publicURL) }])
+    }
+
+    @Sendable func show(_ request: Request, context: AdminContext) async throws -> JSONResponse<IntegrationRepresentation> {
+        JSONResponse(IntegrationRepresentation(try await existingIntegration(context), publicURL: publicURL))
+    }
+
+    @Sendable func update(_ request: Request, context: AdminContext) async throws -> JSONResponse<IntegrationRepresentation> {
+        var integration = try await existingIntegration(context)
+        let body = try await request.jsonObject()
+        try body.allowOnly(Self.fields)
+        try Self.refuseChange(of: "name", in: body, current: integration.name)
+        try Self.refuseChange(of: "provider", in: body, current: integration.provider.rawValue)
+        if body.has("url") {
+            let organization = try body.organizationURL(provider: integration.provider)
+            guard organization.string == integration.url else { throw APIError.invalidRequest("`url` cannot be changed; create a new integration") }
+        }
+        let organization = try OrganizationURL.parse(integration.url, provider: integration.provider)
+        let now = clock.now
+        var warnings: [String] = []
+        if body.isNull("oauth") {
+            integration.oauth = nil
+        } else if let oauth = try body.object("oauth") {
+            let input: OAuthInput
+            (input, warnings) = try OAuthInput.parse(oauth, organization: organization, existing: integration.oauth)
+            let runner = try await registeredRunner(integration.runnerID)
+            integration.oauth = try Self.sealedApp(input, existing: integration.oauth, runner: runner, now: now)
+        }
+        integration.pat.enabled = try body.patEnabled(default: integration.pat.enabled)
+        if body.has("labels") { integration.labels = try Validation.labels(try body.stringArray("labels")) }
+        if body.has("description") { integration.description = try Validation.description(try body.string("description")) }
+        guard integration.oauth != nil || integration.pat.enabled else {
+            throw APIError.invalidRequest("an integration needs an OAuth app (`oauth`) or the PAT route (`pat.enabled: true`)")
+        }
+        integration.updatedAt = now
+        do {
+            try await store.updateIntegration(integration)
+        } catch let error as StoreError where error.code == .notFound {
+            throw APIError.notFound("no integration with id \(integration.id)")
+        }
+        context.logger.info("integration updated", metadata: Self.metadata(integration))
+        return JSONResponse(IntegrationRepresentation(integration, publicURL: publicURL, warnings: warnings))
+    }
+
+    @Sendable func delete(_ request: Request, context: AdminContext) async throws -> Response {
+        let id = try context.parameters.require("id")
+        guard try await store.deleteIntegration(id: id) else { throw APIError.notFound("no integration with id \(id)") }
+        context.logger.info("integration deleted", metadata: ["integration.id": "\(id)"])
+        return Response(status: .noContent)
+    }
+
+    private func existingIntegration(_ context: AdminContext) async throws -> Integration {
+        let id = try context.parameters.require("id")
+        guard let integration = try await store.integration(id: id) else { throw APIError.notFound("no integration with id \(id)") }
+        return integration
+    }
+
+    private func registeredRunner(_ id: String) async throws -> Runner {
+        guard let runner = try await store.runner(id: id) else { throw APIError.notFound("no runner with id \(id)") }
+        guard runner.status == .registered, runner.encryptionKey != nil else {
+            throw APIError(.conflict, code: "runner_not_registered",
+                           "runner \(runner.name) has not registered its keys yet; secrets can only be sealed to a registered runner")
+        }
+        return runner
+    }
+
+    /// Seals a new client secret to the runner's key, or keeps the existing sealed one.
+    private static func sealedApp(_ input: OAuthInput, existing: OAuthApp?, runner: Runner, now: Date) throws -> OAuthApp {
+        let sealed: SealedSecret
+        if let secret = input.clientSecret {
+            guard let jwk = runner.encryptionKey?.jwk else { throw APIError.internalError }
+            let key = try RSAPublicKey(jwk: try JWK(jsonString: jwk))
+            sealed = SealedSecret(jwe: try JWE.seal(secret, to: key), keyID: key.keyID, updatedAt: now)
+        } else if let existing {
+            sealed = existing.clientSecret
+        } else {
+            throw APIError.invalidRequest("missing field `oauth.client_secret`")
+        }
+        return OAuthApp(flavor: input.flavor, tenant: input.tenant, authority: input.authority, clientID: input.clientID, clientSecret: sealed)
+    }
+
+    private static func refuseChange(of field: String, in body: JSONObjectReader, current: String) throws {
+        guard body.has(field) else { return }
+        guard try body.string(field) == current else { throw APIError.invalidRequest("`\(field)` cannot be changed") }
+    }
+
+    private static func metadata(_ integration: Integration) -> Logger.Metadata {
+        ["integration.id": "\(integration.id)", "runner.id": "\(integration.runnerID)", "provider": "\(integration.provider.rawValue)"]
+    }
+}

@@ -1,0 +1,17 @@
+import BrokerCore
+import Hummingbird
+
+/// `GET /runner/v1/integrations`: a runner's own integrations, secrets sealed to it.
+struct RunnerIntegrationsController {
+    let store: any Store
+    let publicURL: String
+
+    func addRoutes(to group: RouterGroup<RunnerContext>) {
+        group.get("integrations", use: list)
+    }
+
+    @Sendable func list(_ request: Request, context: RunnerContext) async throws -> JSONResponse<[String: [RunnerIntegrationRepresentation]]> {
+        let integrations = try await store.integrations(runnerID: context.runnerID)
+        return JSONResponse(["integrations": integrations.map { RunnerIntegrationRepresentation($0, publicURL: publicURL) }])
+    }
+}

@@ -1,0 +1,38 @@
+import Hummingbird
+import NIOCore
+
+/// An error a client gets as `{"error":{"code":…,"message":…}}`. Codes are stable API;
+/// messages are for people and never contain a secret.
+public struct APIError: Error, HTTPResponseError, Sendable {
+    public let status: HTTPResponse.Status
+    public let code: String
+    public let message: String
+
+    public init(_ status: HTTPResponse.Status, code: String, _ message: String) {
+        self.status = status
+        self.code = code
+        self.message = message
+    }
+
+    public static func invalidRequest(_ message: String) -> APIError { .init(.badRequest, code: "invalid_request", message) }
+    public static func notFound(_ message: String) -> APIError { .init(.notFound, code: "not_found", message) }
+    public static func conflict(_ message: String) -> APIError { .init(.conflict, code: "conflict", message) }
+    public static let unauthorized = APIError(.unauthorized, code: "unauthorized", "a valid bearer token is required")
+    public static let payloadTooLarge = APIError(.contentTooLarge, code: "payload_too_large", "request bodies are limited to 64 KiB")
+    public static let internalError = APIError(.internalServerError, code: "internal_error", "internal error; see the broker log")
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        let body = ErrorBody(error: .init(code: code, message: message))
+        var response = try JSONResponse(body, status: status).response(from: request, context: context)
+        if status == .unauthorized { response.headers[.wwwAuthenticate] = "Bearer" }
+        return response
+    }
+
+    struct ErrorBody: Encodable {
+        struct Detail: Encodable {
+            var code: String
+            var message: String
+        }
+        var error: Detail
+    }
+}

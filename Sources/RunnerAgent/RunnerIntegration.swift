@@ -1,0 +1,43 @@
+import BrokerCrypto
+
+/// An integration as the broker hands it to its runner.
+public struct RunnerIntegration: Decodable, Sendable {
+    public struct OAuth: Decodable, Sendable {
+        public var flavor: String?
+        public var tenant: String?
+        public var authority: String
+        public var clientID: String
+        /// JWE compact, sealed to this runner's encryption key.
+        public var clientSecret: String
+
+        enum CodingKeys: String, CodingKey {
+            case flavor, tenant, authority
+            case clientID = "client_id"
+            case clientSecret = "client_secret"
+        }
+    }
+
+    public struct PAT: Decodable, Sendable {
+        public var enabled: Bool
+    }
+
+    public var id: String
+    public var name: String
+    public var provider: String
+    public var url: String
+    public var callbackURL: String
+    public var oauth: OAuth?
+    public var pat: PAT
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, provider, url, oauth, pat
+        case callbackURL = "callback_url"
+    }
+
+    /// Opens the sealed client secret with the runner's key. The plaintext stays in memory
+    /// only for as long as the caller keeps it.
+    public func openClientSecret(with keys: RunnerKeys) throws -> String? {
+        guard let oauth else { return nil }
+        return try JWE.openString(oauth.clientSecret, with: keys.encryption)
+    }
+}

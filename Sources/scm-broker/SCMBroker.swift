@@ -1,0 +1,81 @@
+import ArgumentParser
+import BrokerServer
+import BrokerSQLite
+import Foundation
+import Hummingbird
+import Logging
+
+@main
+struct SCMBroker: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scm-broker",
+        abstract: "Self-hosted SCM auth broker for development-environment runners.",
+        subcommands: [Serve.self, AdminTokenCommand.self]
+    )
+}
+
+/// Flag defaults come from SCM_BROKER_* environment variables when set.
+func environment(_ name: String) -> String? {
+    ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 }
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the broker (embedded SQLite store).")
+
+    @Option(help: "Address to listen on (SCM_BROKER_HOST).")
+    var host: String = environment("SCM_BROKER_HOST") ?? "127.0.0.1"
+
+    @Option(help: "Port to listen on (SCM_BROKER_PORT).")
+    var port: Int = environment("SCM_BROKER_PORT").flatMap(Int.init) ?? 8080
+
+    @Option(help: "URL users and runners reach the broker at (SCM_BROKER_PUBLIC_URL). Default: http://<host>:<port>.")
+    var publicURL: String? = environment("SCM_BROKER_PUBLIC_URL")
+
+    @Option(help: "Directory of the database (SCM_BROKER_DATA_DIR).")
+    var dataDir: String = environment("SCM_BROKER_DATA_DIR") ?? "./data"
+
+    @Option(help: "Directory of key and token files (SCM_BROKER_KEYS_DIR).")
+    var keysDir: String = environment("SCM_BROKER_KEYS_DIR") ?? "./keys"
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (SCM_BROKER_LOG_LEVEL).")
+    var logLevel: String = environment("SCM_BROKER_LOG_LEVEL") ?? "info"
+
+    func run() async throws {
+        guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown log level \(logLevel)") }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let configuration: BrokerConfiguration
+        do {
+            configuration = try BrokerConfiguration(host: host, port: port, publicURL: publicURL, dataDirectory: dataDir, keysDirectory: keysDir)
+        } catch let error as ConfigurationError {
+            throw ValidationError(error.description)
+        }
+        let app = try await buildApplication(configuration, logger: Logger(label: "scm-broker"))
+        // Runs until SIGTERM or SIGINT, then shuts down gracefully.
+        try await app.runService()
+    }
+}
+
+struct AdminTokenCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "admin-token", abstract: "Manage admin API tokens.", subcommands: [Create.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create an admin token and print it once.")
+
+        @Option(help: "A name to recognise the token by.")
+        var name: String = "cli"
+
+        @Option(help: "Directory of the database (SCM_BROKER_DATA_DIR).")
+        var dataDir: String = environment("SCM_BROKER_DATA_DIR") ?? "./data"
+
+        func run() async throws {
+            let store = try SQLiteStore(dataDirectory: dataDir)
+            // The one place a token is printed: to stdout of the admin who asked for it.
+            print(try await AdminTokens.create(name: name, store: store))
+        }
+    }
+}

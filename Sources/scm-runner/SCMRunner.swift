@@ -1,0 +1,81 @@
+import ArgumentParser
+import BrokerCrypto
+import Foundation
+import RunnerAgent
+
+@main
+struct SCMRunner: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scm-runner",
+        abstract: "The scm-broker runner: holds the private keys and opens what the broker seals for it.",
+        subcommands: [Keys.self, Register.self, Integrations.self]
+    )
+}
+
+struct KeysDirectory: ParsableArguments {
+    @Option(help: "Directory of the runner's key files (SCM_RUNNER_KEYS_DIR).")
+    var keysDir: String = ProcessInfo.processInfo.environment["SCM_RUNNER_KEYS_DIR"] ?? "./keys"
+}
+
+struct Keys: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Manage the runner's keys.", subcommands: [Generate.self])
+
+    struct Generate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Generate the RSA encryption key and Ed25519 signing key (0600 PEM files).")
+
+        @OptionGroup var keys: KeysDirectory
+
+        @Option(help: "RSA modulus size (at least 2048).")
+        var rsaBits: Int = RSAPrivateKey.defaultBits
+
+        @Flag(help: "Replace existing keys. The runner must then be registered again.")
+        var force = false
+
+        func run() async throws {
+            let generated = try RunnerKeys.generate(in: keys.keysDir, rsaBits: rsaBits, force: force)
+            print("encryption key: \(RunnerKeys.encryptionFile) (RSA \(generated.encryption.publicKey.bits)) id \(generated.encryption.keyID)")
+            print("signing key:    \(RunnerKeys.signingFile) (Ed25519) id \(generated.signing.keyID)")
+        }
+    }
+}
+
+struct Register: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Register this runner's public keys with the broker.")
+
+    @Option(help: "The broker's URL.")
+    var broker: String
+
+    @Option(help: "The one-time registration token from POST /api/v1/runners (or SCM_RUNNER_REGISTRATION_TOKEN).")
+    var token: String? = ProcessInfo.processInfo.environment["SCM_RUNNER_REGISTRATION_TOKEN"]
+
+    @OptionGroup var keys: KeysDirectory
+
+    func run() async throws {
+        guard let token else { throw ValidationError("pass --token or set SCM_RUNNER_REGISTRATION_TOKEN") }
+        let runnerKeys = try RunnerKeys.load(from: keys.keysDir)
+        let client = BrokerClient(brokerURL: broker)
+        let runnerID = try await client.register(registrationToken: token, keys: runnerKeys)
+        try RunnerState(runnerID: runnerID, brokerURL: client.brokerURL).save(in: keys.keysDir)
+        print("registered as runner \(runnerID)")
+    }
+}
+
+struct Integrations: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List this runner's integrations and check that each sealed secret opens with its key.")
+
+    @OptionGroup var keys: KeysDirectory
+
+    func run() async throws {
+        let runnerKeys = try RunnerKeys.load(from: keys.keysDir)
+        let state = try RunnerState.load(from: keys.keysDir)
+        let client = BrokerClient(brokerURL: state.brokerURL)
+        let token = try await client.accessToken(runnerID: state.runnerID, keys: runnerKeys)
+        let integrations = try await client.integrations(accessToken: token)
+        if integrations.isEmpty { print("no integrations") }
+        for integration in integrations {
+            print("\(integration.name)\t\(integration.provider)\t\(IntegrationCheck.secretStatus(integration, keys: runnerKeys))")
+        }
+    }
+}
