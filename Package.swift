@@ -120,6 +120,8 @@ let package = Package(
                 "BrokerServer", "RunnerAgent", "BrokerCrypto", "BrokerSQLite",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,1 +1,140 @@
-print("benchmark: see docs/PERFORMANCE.md")
+// Seal/open throughput of the broker's JWE next to raw OpenSSL RSA-OAEP-256 on the same key,
+// in the same run. Run in release mode:
+//     swift run -c release scm-broker-bench [--seconds 2] [--output docs/PERFORMANCE.md]
+import BrokerCrypto
+import COpenSSL
+import Foundation
+
+struct Measurement {
+    var name: String
+    var operations: Int
+    var seconds: Double
+    var perSecond: Double { Double(operations) / seconds }
+    var microseconds: Double { seconds / Double(operations) * 1_000_000 }
+}
+
+func measure(_ name: String, seconds budget: Double, _ body: () throws -> Void) rethrows -> Measurement {
+    for _ in 0..<20 { try body() }  // warm-up
+    let clock = ContinuousClock()
+    let start = clock.now
+    var operations = 0
+    var elapsed = 0.0
+    repeat {
+        for _ in 0..<20 { try body() }
+        operations += 20
+        let duration = clock.now - start
+        elapsed = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    } while elapsed < budget
+    return Measurement(name: name, operations: operations, seconds: elapsed)
+}
+
+/// The raw baseline: one RSA-OAEP-256 operation through EVP, on an EVP_PKEY read from the same PEM.
+final class RawOAEP {
+    let key: OpaquePointer
+
+    init(pem: String) {
+        // The BIO reads the caller's buffer in place, so it must not outlive the closure.
+        key = Array(pem.utf8).withUnsafeBytes { buffer in
+            let bio = BIO_new_mem_buf(buffer.baseAddress, Int32(buffer.count))!
+            defer { BIO_free(bio) }
+            return PEM_read_bio_PrivateKey(bio, nil, nil, nil)!
+        }
+    }
+
+    deinit { EVP_PKEY_free(key) }
+
+    func run(_ input: [UInt8], encrypt: Bool) -> [UInt8] {
+        let context = EVP_PKEY_CTX_new_from_pkey(nil, key, nil)!
+        defer { EVP_PKEY_CTX_free(context) }
+        _ = encrypt ? EVP_PKEY_encrypt_init(context) : EVP_PKEY_decrypt_init(context)
+        EVP_PKEY_CTX_set_rsa_padding(context, RSA_PKCS1_OAEP_PADDING)
+        EVP_PKEY_CTX_set_rsa_oaep_md(context, EVP_sha256())
+        EVP_PKEY_CTX_set_rsa_mgf1_md(context, EVP_sha256())
+        var length = 1024
+        var output = [UInt8](repeating: 0, count: length)
+        let status = input.withUnsafeBufferPointer { inBuffer in
+            output.withUnsafeMutableBufferPointer { outBuffer in
+                encrypt ? EVP_PKEY_encrypt(context, outBuffer.baseAddress, &length, inBuffer.baseAddress, inBuffer.count)
+                    : EVP_PKEY_decrypt(context, outBuffer.baseAddress, &length, inBuffer.baseAddress, inBuffer.count)
+            }
+        }
+        precondition(status == 1, "raw OpenSSL OAEP failed")
+        return Array(output.prefix(length))
+    }
+}
+
+func peakResidentMemoryMiB() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_maxrss) / 1024  // ru_maxrss is KiB on Linux
+}
+
+var arguments = CommandLine.arguments.dropFirst()
+var budget = 2.0
+var output: String?
+while let argument = arguments.popFirst() {
+    switch argument {
+    case "--seconds": budget = Double(arguments.popFirst() ?? "") ?? budget
+    case "--output": output = arguments.popFirst()
+    default: print("usage: scm-broker-bench [--seconds S] [--output FILE]"); exit(2)
+    }
+}
+
+let secret = Array("gho_" + String(repeating: "x", count: 36) as String).map { UInt8($0.asciiValue!) }  // a 40-byte token
+var sections: [String] = []
+for bits in [2048, 3072, 4096] {
+    let key = try RSAPrivateKey.generate(bits: bits)
+    let raw = RawOAEP(pem: try key.pem())
+    let sealed = try JWE.seal(secret, to: key.publicKey)
+    let cek = SecureRandom.bytes(32)
+    let wrapped = raw.run(cek, encrypt: true)
+    let opened = try JWE.open(sealed, with: key)
+    precondition(opened == secret)
+    precondition(raw.run(wrapped, encrypt: false) == cek)
+
+    let results = [
+        try measure("JWE seal (RSA-OAEP-256 + A256GCM, 40-byte secret)", seconds: budget) { _ = try JWE.seal(secret, to: key.publicKey) },
+        measure("raw OpenSSL RSA-OAEP-256 encrypt (32-byte CEK)", seconds: budget) { _ = raw.run(cek, encrypt: true) },
+        try measure("JWE open (parse, unwrap, A256GCM decrypt)", seconds: budget) { _ = try JWE.open(sealed, with: key) },
+        measure("raw OpenSSL RSA-OAEP-256 decrypt (32-byte CEK)", seconds: budget) { _ = raw.run(wrapped, encrypt: false) },
+    ]
+    var table = "### RSA-\(bits)\n\n| operation | ops/s | µs/op |\n|---|---:|---:|\n"
+    for result in results {
+        table += "| \(result.name) | \(String(format: "%.0f", result.perSecond)) | \(String(format: "%.1f", result.microseconds)) |\n"
+    }
+    let sealOverhead = results[0].microseconds / results[1].microseconds
+    let openOverhead = results[2].microseconds / results[3].microseconds
+    table += "\nJWE seal costs \(String(format: "%.2f", sealOverhead))× a raw OAEP encrypt; JWE open costs \(String(format: "%.2f", openOverhead))× a raw OAEP decrypt.\n"
+    print(table)
+    sections.append(table)
+}
+
+let memory = String(format: "%.1f", peakResidentMemoryMiB())
+print("peak resident memory of the benchmark process: \(memory) MiB")
+if let output {
+    let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+        .split(separator: "\n").first { $0.hasPrefix("model name") }?
+        .split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
+    let document = """
+    # Performance
+
+    Measured by `swift run -c release scm-broker-bench --seconds \(budget) --output docs/PERFORMANCE.md`
+    on \(ProcessInfo.processInfo.activeProcessorCount) cores (\(cpu)), \(ISO8601DateFormatter().string(from: Date())).
+    Single-threaded; each figure is the mean over at least \(budget) s after a warm-up. Raw OpenSSL
+    rows use the same key (read from the same PEM) through EVP directly: the gap to the JWE rows is
+    what JWE framing (JSON header, base64url, AES-256-GCM, fresh CEK and IV) costs on top of RSA.
+
+    ## Seal and open
+
+    \(sections.joined(separator: "\n"))
+    Peak resident memory of the benchmark process: \(memory) MiB.
+
+    ## What it means
+    Sealing happens once per secret that enters the broker (client secrets, tokens, PATs), so even
+    the slowest row is far beyond any realistic admission rate. Opening happens on runners, where
+    the private-key operation dominates: RSA private operations grow roughly with the cube of the
+    modulus size, which is why 3072 bits (the default) costs several times 2048.
+    """
+    try document.write(toFile: output, atomically: true, encoding: .utf8)
+    print("wrote \(output)")
+}
