@@ -135,6 +135,10 @@ if let output {
     the private-key operation dominates: RSA private operations grow roughly with the cube of the
     modulus size, which is why 3072 bits (the default) costs several times 2048.
     """
-    try document.write(toFile: output, atomically: true, encoding: .utf8)
+    // Hand-written notes below the marker survive regeneration.
+    let marker = "<!-- notes: kept when the benchmark rewrites this file -->"
+    let existing = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+    let notes = existing.range(of: marker).map { String(existing[$0.lowerBound...]) } ?? marker + "\n"
+    try (document + "\n\n" + notes).write(toFile: output, atomically: true, encoding: .utf8)
     print("wrote \(output)")
 }

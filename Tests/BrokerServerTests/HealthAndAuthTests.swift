@@ -1,4 +1,5 @@
 import BrokerCrypto
+import BrokerServer
 import Foundation
 import Hummingbird
 import Testing
@@ -54,6 +55,34 @@ struct HealthAndAuthTests {
             #expect(try await api.request(.get, "/api/v1/runners", bearer: runnerToken).status == .unauthorized)
             #expect(try await api.request(.get, "/runner/v1/integrations", bearer: api.adminToken).status == .unauthorized)
             #expect(try await api.request(.get, "/runner/v1/integrations", bearer: runnerToken).status == .ok)
+        }
+    }
+
+    @Test func adminTokenCreateMakesAWorkingTokenStoredOnlyAsAHash() async throws {
+        let broker = try TestBroker()
+        _ = try await broker.application()
+        let token = try await AdminTokens.create(name: "cli", store: broker.store)
+        let initial = try broker.adminToken
+        #expect(token.hasPrefix("sbat_") && token != initial)
+        #expect(try await broker.store.adminTokenCount() == 2)
+        try await broker.withClient { api in
+            let response = try await api.request(.get, "/api/v1/runners", bearer: token)
+            #expect(response.status == .ok)
+        }
+        #expect(!String(decoding: try await broker.databaseBytes(), as: UTF8.self).contains(token))
+    }
+
+    @Test(arguments: [
+        String(repeating: "[", count: 60_000),
+        String(repeating: #"{"a":"#, count: 10_000),
+        String(repeating: "[", count: 400) + String(repeating: "]", count: 400),
+    ])
+    func hostileJSONIsA400NotACrash(_ body: String) async throws {
+        let broker = try TestBroker()
+        try await broker.withClient { api in
+            let response = try await api.admin(.post, "/api/v1/runners", body)
+            #expect(response.status == .badRequest)
+            #expect(response.errorCode == "invalid_request")
         }
     }
 
