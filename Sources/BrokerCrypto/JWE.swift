@@ -1,3 +1,4 @@
+import COpenSSL
 import Foundation
 
 /// JWE compact serialization (RFC 7516) with exactly one algorithm pair:
@@ -116,6 +117,7 @@ public enum JWE {
     }
 }
 
+/// Overwrites key material; OPENSSL_cleanse is not optimised away as a plain loop may be.
 func wipe(_ bytes: inout [UInt8]) {
-    for index in bytes.indices { bytes[index] = 0 }
+    bytes.withUnsafeMutableBytes { OPENSSL_cleanse($0.baseAddress, $0.count) }
 }

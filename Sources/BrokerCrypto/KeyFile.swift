@@ -35,14 +35,23 @@ public enum KeyFile {
     }
 
     /// Reads a key file, refusing it when its mode lets group or others read or write it.
+    /// The checks are made on the opened descriptor, so what is checked is what is read
+    /// (no window for a swap between check and read); symlinks are followed, as secret
+    /// mounts use them, and the file they lead to is what must be private.
     public static func read(_ path: String) throws -> String {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw CryptoError(.io, "cannot read \(path)") }
+        let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+        defer { try? handle.close() }
         var status = stat()
-        guard lstat(path, &status) == 0 else { throw CryptoError(.io, "cannot read \(path)") }
+        guard fstat(descriptor, &status) == 0 else { throw CryptoError(.io, "cannot read \(path)") }
         guard (status.st_mode & S_IFMT) == S_IFREG else { throw CryptoError(.io, "\(path) is not a regular file") }
         guard status.st_mode & 0o077 == 0 else {
             throw CryptoError(.insecureKeyFile, "\(path) is readable by others (mode \(String(status.st_mode & 0o777, radix: 8))); run chmod 600 \(path)")
         }
-        guard let data = FileManager.default.contents(atPath: path) else { throw CryptoError(.io, "cannot read \(path)") }
+        guard status.st_size <= 1 << 20, let data = try? handle.readToEnd() else {
+            throw CryptoError(.io, "cannot read \(path)")
+        }
         return String(decoding: data, as: UTF8.self)
     }
 

@@ -74,7 +74,16 @@ struct EndToEndTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("keys-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         _ = try RunnerKeys.generate(in: directory, rsaBits: 2048)
+        // Secret mounts (Kubernetes) present keys as symlinks: the file they lead to is checked.
+        let linked = directory + "/linked"
+        try FileManager.default.createDirectory(atPath: linked, withIntermediateDirectories: true)
+        for file in [RunnerKeys.encryptionFile, RunnerKeys.signingFile] {
+            try FileManager.default.createSymbolicLink(atPath: linked + "/" + file, withDestinationPath: directory + "/" + file)
+        }
+        #expect(try RunnerKeys.load(from: linked).encryption.keyID == RunnerKeys.load(from: directory).encryption.keyID)
+
         try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: directory + "/" + RunnerKeys.encryptionFile)
         #expect(throws: CryptoError.self) { try RunnerKeys.load(from: directory) }
+        #expect(throws: CryptoError.self) { try RunnerKeys.load(from: linked) }
     }
 }
