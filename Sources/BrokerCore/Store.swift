@@ -36,7 +36,9 @@ public protocol Store: Sendable {
     func insertIntegration(_ integration: Integration) async throws
     func integration(id: String) async throws -> Integration?
     func integrations(runnerID: String) async throws -> [Integration]
-    /// Replaces the stored integration with the same id; `notFound` when it is gone.
-    func updateIntegration(_ integration: Integration) async throws
+    /// Replaces the stored integration with the same id if it is still the version read
+    /// (`updatedAt == expectedUpdatedAt`): `notFound` when it is gone, `conflict` when another
+    /// update came first, so concurrent PATCHes cannot silently undo a secret rotation.
+    func updateIntegration(_ integration: Integration, expectedUpdatedAt: Date) async throws
     func deleteIntegration(id: String) async throws -> Bool
 }

@@ -14,11 +14,10 @@ public enum AES256GCM {
     public static func seal(_ plaintext: [UInt8], key: [UInt8], iv: [UInt8], aad: [UInt8]) throws -> Sealed {
         try checkSizes(key: key, iv: iv)
         let context = try CipherContext()
-        var key = key
-        var iv = iv
+        // Passed as read-only pointers: no extra copy of the key is made (and left unwiped).
         guard EVP_EncryptInit_ex(context.pointer, EVP_aes_256_gcm(), nil, nil, nil) == 1,
               scm_aes_gcm_set_iv_length(context.pointer, Int32(ivLength)) == 1,
-              EVP_EncryptInit_ex(context.pointer, nil, nil, &key, &iv) == 1
+              EVP_EncryptInit_ex(context.pointer, nil, nil, key, iv) == 1
         else { throw openSSLFailure(.openSSL, "cannot set up AES-256-GCM") }
         try update(context, aad, output: false, encrypt: true)
         var ciphertext = try update(context, plaintext, output: true, encrypt: true)
@@ -39,12 +38,10 @@ public enum AES256GCM {
         try checkSizes(key: key, iv: iv)
         guard sealed.tag.count == tagLength else { throw CryptoError.malformed("an A256GCM tag has 16 bytes") }
         let context = try CipherContext()
-        var key = key
-        var iv = iv
         var tag = sealed.tag
         guard EVP_DecryptInit_ex(context.pointer, EVP_aes_256_gcm(), nil, nil, nil) == 1,
               scm_aes_gcm_set_iv_length(context.pointer, Int32(ivLength)) == 1,
-              EVP_DecryptInit_ex(context.pointer, nil, nil, &key, &iv) == 1
+              EVP_DecryptInit_ex(context.pointer, nil, nil, key, iv) == 1
         else { throw openSSLFailure(.openSSL, "cannot set up AES-256-GCM") }
         try update(context, aad, output: false, encrypt: false)
         var plaintext = try update(context, sealed.ciphertext, output: true, encrypt: false)
@@ -79,6 +76,7 @@ public enum AES256GCM {
                     : EVP_DecryptUpdate(context.pointer, output ? outBuffer.baseAddress : nil, &outLength, inBuffer.baseAddress, Int32(inBuffer.count))
             }
         }
+        defer { if !encrypt { wipe(&out) } }  // decrypted bytes: only the returned copy survives
         guard status == 1 else { throw openSSLFailure(.openSSL, "AES-256-GCM failed") }
         return output ? Array(out.prefix(Int(outLength))) : []
     }

@@ -28,9 +28,23 @@ public enum KeyFile {
             }
         }
         try? handle.close()
-        guard ok, rename(temporary, path) == 0 else {
+        guard ok else {
             unlink(temporary)
             throw CryptoError(.io, "cannot write \(path)")
+        }
+        if overwrite {
+            guard rename(temporary, path) == 0 else {
+                unlink(temporary)
+                throw CryptoError(.io, "cannot write \(path)")
+            }
+        } else {
+            // link() fails if the target appeared since the check above: never replace a key.
+            let linked = link(temporary, path)
+            let linkError = errno
+            unlink(temporary)
+            guard linked == 0 else {
+                throw linkError == EEXIST ? CryptoError(.keyFileExists, "\(path) exists") : CryptoError(.io, "cannot write \(path)")
+            }
         }
     }
 
@@ -39,7 +53,9 @@ public enum KeyFile {
     /// (no window for a swap between check and read); symlinks are followed, as secret
     /// mounts use them, and the file they lead to is what must be private.
     public static func read(_ path: String) throws -> String {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: a FIFO planted at the path must not hang the reader before the
+        // regular-file check below refuses it.
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard descriptor >= 0 else { throw CryptoError(.io, "cannot read \(path)") }
         let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
         defer { try? handle.close() }

@@ -162,6 +162,8 @@ private func rsaOAEP(_ key: OwnedPKey, _ input: [UInt8], encrypt: Bool) throws -
         throw openSSLFailure(encrypt ? .openSSL : .decryptionFailed, encrypt ? "RSA-OAEP-256 failed" : "cannot unwrap the content key")
     }
     var output = [UInt8](repeating: 0, count: length)
+    // On decrypt this buffer holds a content key: only the returned copy survives.
+    defer { if !encrypt { wipe(&output) } }
     let status = input.withUnsafeBufferPointer { inBuffer in
         output.withUnsafeMutableBufferPointer { outBuffer in
             operation(context, outBuffer.baseAddress, &length, inBuffer.baseAddress, inBuffer.count)

@@ -28,17 +28,20 @@ extension SQLiteStore {
         }
     }
 
-    public func updateIntegration(_ integration: Integration) async throws {
+    public func updateIntegration(_ integration: Integration, expectedUpdatedAt: Date) async throws {
         try await write { db in
             var arguments = Self.arguments(integration)
-            arguments += [integration.id, integration.runnerID]
+            arguments += [integration.id, integration.runnerID, expectedUpdatedAt.timeIntervalSince1970]
             try db.execute(sql: """
                 UPDATE integrations SET id = ?, runner_id = ?, name = ?, provider = ?, url = ?, oauth_flavor = ?, oauth_tenant = ?,
                     oauth_authority = ?, oauth_client_id = ?, oauth_client_secret_jwe = ?, oauth_client_secret_key_id = ?,
                     oauth_client_secret_updated_at = ?, pat_enabled = ?, labels = ?, description = ?, created_at = ?, updated_at = ?
-                WHERE id = ? AND runner_id = ?
+                WHERE id = ? AND runner_id = ? AND updated_at = ?
                 """, arguments: arguments)
-            guard db.changesCount == 1 else { throw StoreError(.notFound, "no such integration") }
+            guard db.changesCount == 1 else {
+                let exists = try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM integrations WHERE id = ?)", arguments: [integration.id]) ?? false
+                throw exists ? StoreError(.conflict, "the integration was changed concurrently") : StoreError(.notFound, "no such integration")
+            }
         }
     }
 

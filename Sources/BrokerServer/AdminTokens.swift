@@ -11,18 +11,29 @@ public enum AdminTokens {
     /// Creates a token and returns it: the only moment it exists in plaintext.
     public static func create(name: String, store: any Store, clock: BrokerClock = .system) async throws -> String {
         let (token, hash) = IssuedToken.make(prefix: IssuedToken.adminPrefix)
-        try await store.insertAdminToken(AdminToken(id: UUID().uuidString.lowercased(), name: name, tokenHash: hash, createdAt: clock.now))
+        try await store.insertAdminToken(adminToken(name: name, hash: hash, clock: clock))
         return token
     }
 
     /// With no admin token in the store, creates one and writes it to `<keys-dir>/admin.token`.
-    /// Logs the file's path, never the token.
+    /// Logs the file's path, never the token. The file is written before the hash is stored,
+    /// and removed again if storing fails: a stored token nobody can read would lock admins out.
     public static func bootstrap(store: any Store, keysDirectory: String, logger: Logger, clock: BrokerClock = .system) async throws {
         guard try await store.adminTokenCount() == 0 else { return }
         try KeyFile.ensurePrivateDirectory(keysDirectory)
         let path = (keysDirectory as NSString).appendingPathComponent(fileName)
-        let token = try await create(name: "initial", store: store, clock: clock)
+        let (token, hash) = IssuedToken.make(prefix: IssuedToken.adminPrefix)
         try KeyFile.write(token + "\n", to: path, overwrite: true)
+        do {
+            try await store.insertAdminToken(adminToken(name: "initial", hash: hash, clock: clock))
+        } catch {
+            try? FileManager.default.removeItem(atPath: path)
+            throw error
+        }
         logger.notice("created the first admin token", metadata: ["path": "\(path)"])
+    }
+
+    private static func adminToken(name: String, hash: String, clock: BrokerClock) -> AdminToken {
+        AdminToken(id: UUID().uuidString.lowercased(), name: name, tokenHash: hash, createdAt: clock.now)
     }
 }

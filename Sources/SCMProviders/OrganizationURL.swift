@@ -57,7 +57,8 @@ public struct OrganizationURL: Hashable, Sendable, CustomStringConvertible {
         // GitLab separates the project path from its pages with "/-/".
         if let dash = segments.firstIndex(of: "-") { segments = Array(segments[..<dash]) }
         if let last = segments.last, last.lowercased().hasSuffix(".git") {
-            segments[segments.count - 1] = String(last.dropLast(4))
+            let name = String(last.dropLast(4))
+            if name.isEmpty { segments.removeLast() } else { segments[segments.count - 1] = name }
         }
         if let ownerDepth { segments = Array(segments.prefix(ownerDepth)) }
         let deployment: Deployment = location.origin == provider.publicOrigin ? .cloud : .server

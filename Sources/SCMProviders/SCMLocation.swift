@@ -17,8 +17,10 @@ struct SCMLocation: Equatable {
         }
         if let scp = scpStyle(text) { return scp }
         guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
-              let host = components.host?.lowercased(), !host.isEmpty
+              let rawHost = components.host?.lowercased(), !rawHost.isEmpty
         else { throw .notAURL }
+        // Foundation on Linux returns IPv6 hosts with their brackets, elsewhere without.
+        let host = rawHost.hasPrefix("[") && rawHost.hasSuffix("]") ? String(rawHost.dropFirst().dropLast()) : rawHost
         guard components.password == nil else { throw .credentialsInURL }
         guard components.query == nil, components.fragment == nil else { throw .queryOrFragment }
         let segments = try decodeSegments(components.percentEncodedPath)
@@ -44,7 +46,8 @@ struct SCMLocation: Equatable {
         else { return nil }
         let user = String(text[..<at])
         let host = text[text.index(after: at)..<colon].lowercased()
-        guard !user.isEmpty, !host.isEmpty, !host.contains("/"),
+        // A colon in the user part is a password (`user:token@host:path`): never accept one.
+        guard !user.isEmpty, !user.contains(":"), !host.isEmpty, !host.contains("/"),
               let segments = try? decodeSegments(String(text[text.index(after: colon)...]))
         else { return nil }
         return SCMLocation(origin: "https://" + host, host: host, user: user, segments: segments, isSSH: true)
@@ -62,7 +65,7 @@ struct SCMLocation: Equatable {
     }
 
     static func isLoopback(_ host: String) -> Bool {
-        if host == "localhost" || host == "::1" || host == "[::1]" { return true }
+        if host == "localhost" || host == "::1" { return true }
         let octets = host.split(separator: ".")
         return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
     }

@@ -58,6 +58,21 @@ struct HealthAndAuthTests {
         }
     }
 
+    @Test func aTokenFileThatCannotBeWrittenLeavesNoOrphanTokenInTheStore() async throws {
+        let broker = try TestBroker()
+        // A regular file where the keys directory should be: nothing can be written under it.
+        let blocked = broker.directory + "/not-a-directory"
+        FileManager.default.createFile(atPath: blocked, contents: Data())
+        await #expect(throws: (any Error).self) {
+            try await AdminTokens.bootstrap(store: broker.store, keysDirectory: blocked, logger: broker.log.logger())
+        }
+        // Nothing stored, so the next start (with a usable keys directory) creates one again.
+        #expect(try await broker.store.adminTokenCount() == 0)
+        _ = try await broker.application()
+        #expect(try await broker.store.adminTokenCount() == 1)
+        #expect(try broker.adminToken.hasPrefix("sbat_"))
+    }
+
     @Test func adminTokenCreateMakesAWorkingTokenStoredOnlyAsAHash() async throws {
         let broker = try TestBroker()
         _ = try await broker.application()

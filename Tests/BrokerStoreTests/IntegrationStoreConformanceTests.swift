@@ -50,17 +50,39 @@ struct IntegrationStoreConformanceTests {
         integration.labels = ["x"]
         integration.description = "new"
         integration.updatedAt = Sample.now.addingTimeInterval(5)
-        try await store.updateIntegration(integration)
+        try await store.updateIntegration(integration, expectedUpdatedAt: Sample.now)
         #expect(try await store.integration(id: integration.id) == integration)
 
         integration.oauth = nil
         integration.pat.enabled = true
-        try await store.updateIntegration(integration)
+        integration.updatedAt = Sample.now.addingTimeInterval(6)
+        try await store.updateIntegration(integration, expectedUpdatedAt: Sample.now.addingTimeInterval(5))
         #expect(try await store.integration(id: integration.id)?.oauth == nil)
 
         #expect(try await store.deleteIntegration(id: integration.id))
         #expect(try await store.integration(id: integration.id) == nil)
         #expect(try await store.deleteIntegration(id: integration.id) == false)
-        await #expect(throws: StoreError.self) { try await store.updateIntegration(integration) }
+        await #expect(throws: StoreError(.notFound, "no such integration")) {
+            try await store.updateIntegration(integration, expectedUpdatedAt: Sample.now.addingTimeInterval(6))
+        }
+    }
+
+    @Test(arguments: StoreFixture.allCases)
+    func updateFromAStaleVersionIsAConflictAndChangesNothing(_ fixture: StoreFixture) async throws {
+        let store = try fixture.make()
+        let runner = try await Sample.registeredRunner(in: store)
+        let original = Sample.integration(runnerID: runner.id)
+        try await store.insertIntegration(original)
+        var first = original
+        first.oauth?.clientSecret.jwe = "rotated-by-first"
+        first.updatedAt = Sample.now.addingTimeInterval(1)
+        try await store.updateIntegration(first, expectedUpdatedAt: original.updatedAt)
+        var second = original
+        second.labels = ["from-a-stale-read"]
+        second.updatedAt = Sample.now.addingTimeInterval(2)
+        await #expect(throws: StoreError(.conflict, "the integration was changed concurrently")) {
+            try await store.updateIntegration(second, expectedUpdatedAt: original.updatedAt)
+        }
+        #expect(try await store.integration(id: original.id) == first)
     }
 }

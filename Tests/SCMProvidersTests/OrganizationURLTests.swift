@@ -143,8 +143,7 @@ struct OrganizationURLTests {
         #expect(url.string == "https://tfs.example.com:8443/tfs/default%20collection")
     }
 
-    @Test("an IPv6 literal host yields a well-formed, re-parseable origin",
-          .disabled("BUG: SCMLocation.swift:219 brackets an IPv6 host that URLComponents already returns bracketed on Linux, giving \"http://[[::1]]:8080\""))
+    @Test("an IPv6 literal host yields a well-formed, re-parseable origin")
     func ipv6Host() throws {
         let loopback = try OrganizationURL.parse("http://[::1]:8080/coll", provider: .azureDevOps)
         #expect(loopback.string == "http://[::1]:8080/coll")
@@ -153,6 +152,18 @@ struct OrganizationURLTests {
         let server = try OrganizationURL.parse("https://[2001:db8::1]/Collection/Project/_git/Repo", provider: .azureDevOps)
         #expect(server.string == "https://[2001:db8::1]/collection")
         #expect(try OAuthEndpoints.normalizedAuthority("http://[::1]:8080/") == "http://[::1]:8080")
+    }
+
+    @Test("a last segment of only .git is dropped, and the result is canonical")
+    func gitOnlySegment() throws {
+        let url = try OrganizationURL.parse("https://github.com/.git", provider: .github)
+        #expect(url.string == "https://github.com")
+        #expect(try OrganizationURL.parse(url.string, provider: .github) == url)
+    }
+
+    @Test("SCP-style SSH with a password in the user part is refused")
+    func scpPasswordRefused() {
+        #expect(throws: SCMURLError.self) { try OrganizationURL.parse("user:secret@github.com:org/repo.git", provider: .github) }
     }
 
     struct Refusal: CustomTestStringConvertible, Sendable {

@@ -52,7 +52,7 @@ struct IntegrationsController {
         } catch let error as StoreError where error.code == .conflict {
             throw APIError.conflict("runner \(runner.name) already has an integration named \(name)")
         } catch let error as StoreError where error.code == .notFound {
-            throw APIError.notFound("no runner with id \(runnerID)")
+            throw APIError.notFound("no such runner")
         }
         context.logger.info("integration created", metadata: Self.metadata(integration))
         return JSONResponse(IntegrationRepresentation(integration, publicURL: publicURL, warnings: warnings), status: .created)
@@ -60,7 +60,7 @@ struct IntegrationsController {
 
     @Sendable func listForRunner(_ request: Request, context: AdminContext) async throws -> JSONResponse<[String: [IntegrationRepresentation]]> {
         let runnerID = try context.parameters.require("id")
-        guard try await store.runner(id: runnerID) != nil else { throw APIError.notFound("no runner with id \(runnerID)") }
+        guard try await store.runner(id: runnerID) != nil else { throw APIError.notFound("no such runner") }
         let integrations = try await store.integrations(runnerID: runnerID)
         return JSONResponse(["integrations": integrations.map { IntegrationRepresentation($0, publicURL: publicURL) }])
     }
@@ -71,6 +71,7 @@ struct IntegrationsController {
 
     @Sendable func update(_ request: Request, context: AdminContext) async throws -> JSONResponse<IntegrationRepresentation> {
         var integration = try await existingIntegration(context)
+        let version = integration.updatedAt
         let body = try await request.jsonObject()
         try body.allowOnly(Self.fields)
         try Self.refuseChange(of: "name", in: body, current: integration.name)
@@ -79,7 +80,9 @@ struct IntegrationsController {
             let organization = try body.organizationURL(provider: integration.provider)
             guard organization.string == integration.url else { throw APIError.invalidRequest("`url` cannot be changed; create a new integration") }
         }
-        let organization = try OrganizationURL.parse(integration.url, provider: integration.provider)
+        guard let organization = try? OrganizationURL.parse(integration.url, provider: integration.provider) else {
+            throw APIError.invalidRequest("the stored `url` is no longer valid; create a new integration")
+        }
         let now = clock.now
         var warnings: [String] = []
         if body.isNull("oauth") {
@@ -96,11 +99,13 @@ struct IntegrationsController {
         guard integration.oauth != nil || integration.pat.enabled else {
             throw APIError.invalidRequest("an integration needs an OAuth app (`oauth`) or the PAT route (`pat.enabled: true`)")
         }
-        integration.updatedAt = now
+        integration.updatedAt = max(now, version.addingTimeInterval(0.001))
         do {
-            try await store.updateIntegration(integration)
+            try await store.updateIntegration(integration, expectedUpdatedAt: version)
         } catch let error as StoreError where error.code == .notFound {
-            throw APIError.notFound("no integration with id \(integration.id)")
+            throw APIError.notFound("no such integration")
+        } catch let error as StoreError where error.code == .conflict {
+            throw APIError.conflict("the integration changed while this update was made; read it again and retry")
         }
         context.logger.info("integration updated", metadata: Self.metadata(integration))
         return JSONResponse(IntegrationRepresentation(integration, publicURL: publicURL, warnings: warnings))
@@ -108,19 +113,19 @@ struct IntegrationsController {
 
     @Sendable func delete(_ request: Request, context: AdminContext) async throws -> Response {
         let id = try context.parameters.require("id")
-        guard try await store.deleteIntegration(id: id) else { throw APIError.notFound("no integration with id \(id)") }
+        guard try await store.deleteIntegration(id: id) else { throw APIError.notFound("no such integration") }
         context.logger.info("integration deleted", metadata: ["integration.id": "\(id)"])
         return Response(status: .noContent)
     }
 
     private func existingIntegration(_ context: AdminContext) async throws -> Integration {
         let id = try context.parameters.require("id")
-        guard let integration = try await store.integration(id: id) else { throw APIError.notFound("no integration with id \(id)") }
+        guard let integration = try await store.integration(id: id) else { throw APIError.notFound("no such integration") }
         return integration
     }
 
     private func registeredRunner(_ id: String) async throws -> Runner {
-        guard let runner = try await store.runner(id: id) else { throw APIError.notFound("no runner with id \(id)") }
+        guard let runner = try await store.runner(id: id) else { throw APIError.notFound("no such runner") }
         guard runner.status == .registered, runner.encryptionKey != nil else {
             throw APIError(.conflict, code: "runner_not_registered",
                            "runner \(runner.name) has not registered its keys yet; secrets can only be sealed to a registered runner")

@@ -40,10 +40,11 @@ struct RunnerTokenController {
             let verifier = RunnerAssertionVerifier(store: store, clock: clock, audience: tokenEndpoint)
             let runnerID = try await verifier.verify(assertion)
             let now = clock.now
+            try await store.touchRunner(id: runnerID, at: now)
+            // Stored last: a token exists only if the response carrying it is about to be sent.
             let (accessToken, hash) = IssuedToken.make(prefix: IssuedToken.runnerAccessPrefix)
             try await store.insertRunnerAccessToken(
                 .init(runnerID: runnerID, tokenHash: hash, expiresAt: now.addingTimeInterval(Self.accessTokenLifetime)), now: now)
-            try await store.touchRunner(id: runnerID, at: now)
             context.logger.info("runner authenticated", metadata: ["runner.id": "\(runnerID)"])
             return try JSONResponse(TokenResponse(accessToken: accessToken, expiresIn: Int(Self.accessTokenLifetime)))
                 .response(from: request, context: context)

@@ -48,14 +48,14 @@ struct RunnersController {
 
     @Sendable func delete(_ request: Request, context: AdminContext) async throws -> Response {
         let id = try context.parameters.require("id")
-        guard try await store.deleteRunner(id: id) else { throw APIError.notFound("no runner with id \(id)") }
+        guard try await store.deleteRunner(id: id) else { throw APIError.notFound("no such runner") }
         context.logger.info("runner deleted", metadata: ["runner.id": "\(id)"])
         return Response(status: .noContent)
     }
 
     private func existingRunner(_ context: AdminContext) async throws -> Runner {
         let id = try context.parameters.require("id")
-        guard let runner = try await store.runner(id: id) else { throw APIError.notFound("no runner with id \(id)") }
+        guard let runner = try await store.runner(id: id) else { throw APIError.notFound("no such runner") }
         return runner
     }
 }

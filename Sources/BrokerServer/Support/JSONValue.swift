@@ -65,7 +65,7 @@ struct JSONObjectReader {
     /// Refuses fields the endpoint does not know, so a misspelt field is not silently ignored.
     func allowOnly(_ known: Set<String>) throws(APIError) {
         if let unknown = fields.keys.sorted().first(where: { !known.contains($0) }) {
-            throw .invalidRequest("unknown field `\(name(unknown))`")
+            throw .invalidRequest("unknown field `\(name(unknown).prefix(64))`")
         }
     }
 
