@@ -5,7 +5,7 @@ import Testing
 /// KeyFile: written 0600, never overwritten by accident, refused when group or others have access.
 @Suite("Key files")
 struct KeyFileTests {
-    static let contents = "-----BEGIN PRIVATE KEY-----\nnot really a key\n-----END PRIVATE KEY-----\n"
+    static let contents = PEMArmor.begin(PEMArmor.privateKey) + "\nnot really a key\n" + PEMArmor.end(PEMArmor.privateKey) + "\n"
 
     @Test("write creates the file with mode 0600 and read returns its contents")
     func writeThenRead() throws {

@@ -11,8 +11,8 @@ struct KeyTests {
     func rsaPrivatePEM() throws {
         let key = try Fixtures.rsa()
         let pem = try key.pem()
-        #expect(pem.hasPrefix("-----BEGIN PRIVATE KEY-----\n"))
-        #expect(pem.hasSuffix("-----END PRIVATE KEY-----\n"))
+        #expect(pem.hasPrefix(PEMArmor.begin(PEMArmor.privateKey) + "\n"))
+        #expect(pem.hasSuffix(PEMArmor.end(PEMArmor.privateKey) + "\n"))
         let reloaded = try RSAPrivateKey(pem: pem)
         #expect(reloaded.keyID == key.keyID)
         #expect(try reloaded.pem() == pem)
@@ -157,7 +157,7 @@ struct KeyTests {
             try openssl(["genpkey", "-algorithm", "ED25519", "-aes256", "-pass", "pass:x", "-out", directory + "/encrypted-ed.pem"])
             let rsaPEM = String(decoding: try readFile(directory + "/encrypted.pem"), as: UTF8.self)
             let edPEM = String(decoding: try readFile(directory + "/encrypted-ed.pem"), as: UTF8.self)
-            #expect(rsaPEM.hasPrefix("-----BEGIN ENCRYPTED PRIVATE KEY-----"))
+            #expect(rsaPEM.hasPrefix(PEMArmor.begin(PEMArmor.encryptedPrivateKey)))
             expectCryptoError(.invalidKey) { try RSAPrivateKey(pem: rsaPEM) }
             expectCryptoError(.invalidKey) { try Ed25519PrivateKey(pem: edPEM) }
             // The same key decrypted by openssl imports fine: what was refused is only the encryption.
@@ -172,7 +172,7 @@ struct KeyTests {
         let key = try Fixtures.rsa()
         let privatePEM = try key.pem()
         let publicPEM = try key.publicKey.pem()
-        for pem in ["", "not a pem", "-----BEGIN PRIVATE KEY-----\n-----END PRIVATE KEY-----\n",
+        for pem in ["", "not a pem", PEMArmor.begin(PEMArmor.privateKey) + "\n" + PEMArmor.end(PEMArmor.privateKey) + "\n",
                     String(privatePEM.prefix(privatePEM.count / 2)), publicPEM] {
             expectCryptoError(.invalidKey) { try RSAPrivateKey(pem: pem) }
         }
@@ -211,7 +211,7 @@ struct KeyTests {
     func ed25519PEM() throws {
         let key = try Ed25519PrivateKey.generate()
         let pem = try key.pem()
-        #expect(pem.hasPrefix("-----BEGIN PRIVATE KEY-----\n"))
+        #expect(pem.hasPrefix(PEMArmor.begin(PEMArmor.privateKey) + "\n"))
         let reloaded = try Ed25519PrivateKey(pem: pem)
         #expect(reloaded.keyID == key.keyID)
         #expect(reloaded.publicKey == key.publicKey)

@@ -136,7 +136,7 @@ struct RFCVectorTests {
         #expect(seed == Array(hex: "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"))
         // PKCS#8 wrapping of an Ed25519 seed (RFC 8410): a fixed 16-byte prefix, then the seed.
         let der = Array(hex: "302e020100300506032b657004220420")! + seed
-        let pem = "-----BEGIN PRIVATE KEY-----\n" + Data(der).base64EncodedString() + "\n-----END PRIVATE KEY-----\n"
+        let pem = PEMArmor.begin(PEMArmor.privateKey) + "\n" + Data(der).base64EncodedString() + "\n" + PEMArmor.end(PEMArmor.privateKey) + "\n"
         let key = try Ed25519PrivateKey(pem: pem)
         #expect(try key.rawRepresentation == seed)
         #expect(Base64URL.encode(key.publicKey.rawRepresentation) == Self.rfc8037X)
