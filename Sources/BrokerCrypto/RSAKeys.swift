@@ -20,6 +20,7 @@ public struct RSAPublicKey: Sendable {
         guard key.bits <= maximumRSABits else {
             throw CryptoError(.invalidKey, "RSA keys may have at most \(maximumRSABits) bits")
         }
+        try Self.checkPublic(key)
         let n = try Self.bigNumber(key, "n")
         let e = try Self.bigNumber(key, "e")
         let jwk = JWK(kty: "RSA", n: Base64URL.encode(n), e: Base64URL.encode(e))
@@ -93,16 +94,19 @@ public struct RSAPublicKey: Sendable {
               EVP_PKEY_fromdata(context, &key, scm_evp_pkey_public_key_selection(), params) == 1,
               let key
         else { throw openSSLFailure(.invalidKey, "not a valid RSA public key") }
-        let owned = OwnedPKey(taking: key)
-        // Checks what a hostile JWK could get wrong: e odd and > 1, n odd, sizes.
-        guard let check = EVP_PKEY_CTX_new_from_pkey(nil, key, nil) else {
+        return OwnedPKey(taking: key)
+    }
+
+    /// Every RSA key passes here, whatever it came from (JWK, PEM, generation): checks what a
+    /// hostile key could get wrong (e odd and > 1, n odd and without small factors).
+    private static func checkPublic(_ key: OwnedPKey) throws {
+        guard let check = EVP_PKEY_CTX_new_from_pkey(nil, key.pointer, nil) else {
             throw openSSLFailure(.openSSL, "out of memory")
         }
         defer { EVP_PKEY_CTX_free(check) }
         guard EVP_PKEY_public_check(check) == 1 else {
             throw openSSLFailure(.invalidKey, "not a valid RSA public key")
         }
-        return owned
     }
 }
 

@@ -12,8 +12,7 @@ extension Request {
             return Array(buffer.readableBytesView)
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw APIError.payloadTooLarge
-        } catch let error as NIOTooManyBytesError {
-            _ = error
+        } catch is NIOTooManyBytesError {
             throw APIError.payloadTooLarge
         }
     }

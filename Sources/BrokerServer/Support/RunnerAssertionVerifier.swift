@@ -79,9 +79,8 @@ struct RunnerAssertionVerifier {
     /// Only EdDSA is acceptable; refusing anything else up front (`none`, HMAC…) closes the
     /// classic algorithm-confusion doors whatever the JWT library would do.
     private static func requireEdDSAHeader(_ assertion: String) throws {
-        guard let headerSegment = assertion.split(separator: ".", omittingEmptySubsequences: false).first,
-              assertion.split(separator: ".", omittingEmptySubsequences: false).count == 3,
-              let bytes = Base64URL.decode(headerSegment),
+        let segments = assertion.split(separator: ".", omittingEmptySubsequences: false)
+        guard segments.count == 3, let bytes = Base64URL.decode(segments[0]),
               let header = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any]
         else { throw OAuthError.invalidClient("the assertion is not a compact JWS") }
         guard header["alg"] as? String == "EdDSA" else { throw OAuthError.invalidClient("the assertion must be signed with EdDSA (Ed25519)") }

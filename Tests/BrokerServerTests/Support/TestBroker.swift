@@ -29,12 +29,8 @@ final class TestBroker: @unchecked Sendable {
 
     deinit { try? FileManager.default.removeItem(atPath: directory) }
 
-    func application(publicURL: String? = nil) async throws -> BrokerApplication {
-        var configuration = configuration
-        if let publicURL { configuration = try BrokerConfiguration(host: "127.0.0.1", port: configuration.port, publicURL: publicURL,
-                                                                   dataDirectory: configuration.dataDirectory,
-                                                                   keysDirectory: configuration.keysDirectory) }
-        return try await buildApplication(configuration, store: store, clock: clock.brokerClock, logger: log.logger())
+    func application() async throws -> BrokerApplication {
+        try await buildApplication(configuration, store: store, clock: clock.brokerClock, logger: log.logger())
     }
 
     /// The admin token the broker wrote at first start.
