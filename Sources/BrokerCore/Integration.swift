@@ -9,6 +9,9 @@ public struct Integration: Sendable, Equatable {
     public var provider: SCMProvider
     /// The canonical organization or host URL (see `OrganizationURL`).
     public var url: String
+    /// Where the runner calls the SCM's REST API, when not the provider's default for `url`
+    /// (a proxy, or a test double).
+    public var apiURL: String?
     public var oauth: OAuthApp?
     public var pat: PATSettings
     public var labels: [String]
@@ -16,13 +19,14 @@ public struct Integration: Sendable, Equatable {
     public var createdAt: Date
     public var updatedAt: Date
 
-    public init(id: String, runnerID: String, name: String, provider: SCMProvider, url: String, oauth: OAuthApp?,
-                pat: PATSettings, labels: [String], description: String, createdAt: Date, updatedAt: Date) {
+    public init(id: String, runnerID: String, name: String, provider: SCMProvider, url: String, apiURL: String? = nil,
+                oauth: OAuthApp?, pat: PATSettings, labels: [String], description: String, createdAt: Date, updatedAt: Date) {
         self.id = id
         self.runnerID = runnerID
         self.name = name
         self.provider = provider
         self.url = url
+        self.apiURL = apiURL
         self.oauth = oauth
         self.pat = pat
         self.labels = labels

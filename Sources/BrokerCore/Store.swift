@@ -3,7 +3,7 @@ import Foundation
 /// Everything the broker persists. Each method is one transaction: it either happens whole or
 /// not at all. Implementations: SQLite (embedded default); more to come (PostgreSQL). Every
 /// implementation must pass the shared store conformance suite.
-public protocol Store: Sendable {
+public protocol Store: ConnectStore {
     // MARK: Admin tokens
     func insertAdminToken(_ token: AdminToken) async throws
     func adminToken(hash: String) async throws -> AdminToken?
@@ -41,4 +41,47 @@ public protocol Store: Sendable {
     /// update came first, so concurrent PATCHes cannot silently undo a secret rotation.
     func updateIntegration(_ integration: Integration, expectedUpdatedAt: Date) async throws
     func deleteIntegration(id: String) async throws -> Bool
+}
+
+/// The browser connect flow, jobs and connections.
+public protocol ConnectStore: Sendable {
+    // MARK: Service tokens
+    func insertServiceToken(_ token: ServiceToken) async throws
+    func serviceToken(hash: String) async throws -> ServiceToken?
+
+    // MARK: Connect tickets and flows
+    /// Stores a ticket and forgets expired ones. An integration that no longer exists is `notFound`.
+    func insertConnectTicket(_ ticket: ConnectTicket, now: Date) async throws
+    /// Spends an unexpired ticket for `flow.integrationID` and stores `flow` for the ticket's
+    /// user, atomically. Returns nil (and changes nothing) when the ticket is unknown, spent,
+    /// expired or for another integration.
+    func startFlow(ticketHash: String, flow: ConnectFlow, now: Date) async throws -> ConnectFlow?
+    func flow(id: String) async throws -> ConnectFlow?
+    func flow(stateHash: String) async throws -> ConnectFlow?
+    /// Moves a `started` flow to `exchanging` and queues its exchange job, atomically. False
+    /// when the flow is not `started` any more (its state was used).
+    func beginExchange(flowID: String, job: Job, now: Date) async throws -> Bool
+    /// Fails a `started` flow (the user declined, the SCM refused). False when not `started`.
+    func failStartedFlow(id: String, failure: FlowFailure, now: Date) async throws -> Bool
+    /// Fails an `exchanging` flow whose job no runner has picked up, and cancels the job, so a
+    /// runner that comes back later does not use the code. False when the job was leased.
+    func abandonUnclaimedExchange(flowID: String, failure: FlowFailure, now: Date) async throws -> Bool
+    /// Queues a new exchange job for a flow that failed with `failureCode`. False otherwise.
+    func retryExchange(flowID: String, failureCode: String, job: Job, now: Date) async throws -> Bool
+
+    // MARK: Jobs
+    func enqueueJob(_ job: Job) async throws
+    func job(id: String) async throws -> Job?
+    /// Leases up to `limit` of the runner's jobs that are queued or whose lease ran out, oldest
+    /// first. A job whose lease ran out `Job.maximumAttempts` times is given up (its flow fails).
+    func leaseJobs(runnerID: String, limit: Int, leaseDuration: TimeInterval, now: Date) async throws -> [Job]
+    /// Records a runner's result once. For an exchange, stores the connection (replacing the
+    /// user's older one for the integration, whose revocation is queued) and settles the flow.
+    func completeJob(id: String, runnerID: String, outcome: JobOutcome, now: Date) async throws -> JobCompletion
+
+    // MARK: Connections
+    func connections(user: String) async throws -> [Connection]
+    func connection(id: String) async throws -> Connection?
+    /// Deletes the user's connection and queues the revocation of its tokens, atomically.
+    func deleteConnection(id: String, user: String, now: Date) async throws -> Bool
 }

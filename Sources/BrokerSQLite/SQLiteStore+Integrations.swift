@@ -9,8 +9,8 @@ extension SQLiteStore {
             try db.execute(sql: """
                 INSERT INTO integrations (id, runner_id, name, provider, url, oauth_flavor, oauth_tenant, oauth_authority,
                     oauth_client_id, oauth_client_secret_jwe, oauth_client_secret_key_id, oauth_client_secret_updated_at,
-                    pat_enabled, labels, description, created_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    pat_enabled, labels, description, created_at, updated_at, api_url)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: Self.arguments(integration))
         }
     }
@@ -35,7 +35,8 @@ extension SQLiteStore {
             try db.execute(sql: """
                 UPDATE integrations SET id = ?, runner_id = ?, name = ?, provider = ?, url = ?, oauth_flavor = ?, oauth_tenant = ?,
                     oauth_authority = ?, oauth_client_id = ?, oauth_client_secret_jwe = ?, oauth_client_secret_key_id = ?,
-                    oauth_client_secret_updated_at = ?, pat_enabled = ?, labels = ?, description = ?, created_at = ?, updated_at = ?
+                    oauth_client_secret_updated_at = ?, pat_enabled = ?, labels = ?, description = ?, created_at = ?, updated_at = ?,
+                    api_url = ?
                 WHERE id = ? AND runner_id = ? AND updated_at = ?
                 """, arguments: arguments)
             guard db.changesCount == 1 else {
@@ -60,7 +61,7 @@ extension SQLiteStore {
             oauth?.flavor?.rawValue, oauth?.tenant, oauth?.authority, oauth?.clientID, oauth?.clientSecret.jwe,
             oauth?.clientSecret.keyID, oauth?.clientSecret.updatedAt.timeIntervalSince1970,
             integration.pat.enabled, labels, integration.description,
-            integration.createdAt.timeIntervalSince1970, integration.updatedAt.timeIntervalSince1970,
+            integration.createdAt.timeIntervalSince1970, integration.updatedAt.timeIntervalSince1970, integration.apiURL,
         ]
     }
 
@@ -80,7 +81,7 @@ extension SQLiteStore {
         let labelsJSON: String = row["labels"]
         return Integration(
             id: row["id"], runnerID: row["runner_id"], name: row["name"], provider: provider, url: row["url"],
-            oauth: oauth, pat: PATSettings(enabled: row["pat_enabled"]),
+            apiURL: row["api_url"], oauth: oauth, pat: PATSettings(enabled: row["pat_enabled"]),
             labels: (try? JSONDecoder().decode([String].self, from: Data(labelsJSON.utf8))) ?? [],
             description: row["description"],
             createdAt: Date(timeIntervalSince1970: row["created_at"]),

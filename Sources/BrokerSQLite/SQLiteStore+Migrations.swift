@@ -64,6 +64,77 @@ extension SQLiteStore {
                 );
                 """)
         }
+        migrator.registerMigration("v2-connect") { db in
+            try db.execute(sql: """
+                ALTER TABLE integrations ADD COLUMN api_url TEXT;
+                CREATE TABLE service_tokens (
+                    id TEXT PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    role TEXT NOT NULL,
+                    token_hash TEXT NOT NULL UNIQUE,
+                    created_at DOUBLE NOT NULL
+                );
+                CREATE TABLE connect_tickets (
+                    token_hash TEXT PRIMARY KEY,
+                    user_name TEXT NOT NULL,
+                    integration_id TEXT NOT NULL REFERENCES integrations(id) ON DELETE CASCADE,
+                    expires_at DOUBLE NOT NULL
+                );
+                CREATE INDEX connect_tickets_expiry ON connect_tickets(expires_at);
+                CREATE TABLE connect_flows (
+                    id TEXT PRIMARY KEY,
+                    integration_id TEXT NOT NULL REFERENCES integrations(id) ON DELETE CASCADE,
+                    runner_id TEXT NOT NULL,
+                    user_name TEXT NOT NULL,
+                    state_hash TEXT NOT NULL UNIQUE,
+                    browser_hash TEXT NOT NULL,
+                    code_verifier_jwe TEXT,
+                    status TEXT NOT NULL,
+                    failure_code TEXT,
+                    failure_message TEXT,
+                    job_id TEXT,
+                    connection_id TEXT,
+                    created_at DOUBLE NOT NULL,
+                    callback_at DOUBLE,
+                    completed_at DOUBLE
+                );
+                CREATE INDEX connect_flows_created ON connect_flows(created_at);
+                CREATE TABLE jobs (
+                    id TEXT PRIMARY KEY,
+                    runner_id TEXT NOT NULL REFERENCES runners(id) ON DELETE CASCADE,
+                    kind TEXT NOT NULL,
+                    integration_id TEXT NOT NULL,
+                    flow_id TEXT,
+                    payload TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    lease_expires_at DOUBLE,
+                    attempts INTEGER NOT NULL,
+                    created_at DOUBLE NOT NULL,
+                    completed_at DOUBLE
+                );
+                CREATE INDEX jobs_runner_status ON jobs(runner_id, status, created_at);
+                CREATE TABLE connections (
+                    id TEXT PRIMARY KEY,
+                    user_name TEXT NOT NULL,
+                    integration_id TEXT NOT NULL REFERENCES integrations(id) ON DELETE CASCADE,
+                    runner_id TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    scm_user_id TEXT NOT NULL,
+                    scm_username TEXT NOT NULL,
+                    scm_display_name TEXT,
+                    credentials_jwe TEXT NOT NULL,
+                    credentials_key_id TEXT NOT NULL,
+                    credentials_updated_at DOUBLE NOT NULL,
+                    scopes TEXT NOT NULL,
+                    expires_at DOUBLE,
+                    status TEXT NOT NULL,
+                    status_reason TEXT,
+                    created_at DOUBLE NOT NULL,
+                    updated_at DOUBLE NOT NULL,
+                    UNIQUE (user_name, integration_id)
+                );
+                """)
+        }
         return migrator
     }
 }

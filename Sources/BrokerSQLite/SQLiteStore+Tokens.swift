@@ -49,3 +49,23 @@ extension SQLiteStore {
         }
     }
 }
+
+extension SQLiteStore {
+    public func insertServiceToken(_ token: ServiceToken) async throws {
+        try await write { db in
+            try db.execute(sql: "INSERT INTO service_tokens (id, name, role, token_hash, created_at) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [token.id, token.name, token.role.rawValue, token.tokenHash, token.createdAt.timeIntervalSince1970])
+        }
+    }
+
+    public func serviceToken(hash: String) async throws -> ServiceToken? {
+        try await read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM service_tokens WHERE token_hash = ?", arguments: [hash]).flatMap { row in
+                ServiceRole(rawValue: row["role"]).map {
+                    ServiceToken(id: row["id"], name: row["name"], role: $0, tokenHash: row["token_hash"],
+                                 createdAt: Date(timeIntervalSince1970: row["created_at"]))
+                }
+            }
+        }
+    }
+}

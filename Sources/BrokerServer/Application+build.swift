@@ -29,6 +29,7 @@ public func buildApplication(
 /// The routes, separate from the server so tests can drive them with `app.test(.router)`.
 public func buildRouter(_ configuration: BrokerConfiguration, store: any Store, clock: BrokerClock = .system) -> Router<BrokerRequestContext> {
     let router = Router(context: BrokerRequestContext.self)
+    let notifier = JobNotifier()
     router.addMiddleware {
         RequestLogger()
         APIErrorMiddleware()
@@ -39,11 +40,19 @@ public func buildRouter(_ configuration: BrokerConfiguration, store: any Store, 
     let admin = router.group("api/v1", context: AdminContext.self)
     RunnersController(store: store, clock: clock).addRoutes(to: admin)
     IntegrationsController(store: store, clock: clock, publicURL: configuration.publicURL).addRoutes(to: admin)
+    ServiceTokensController(store: store, clock: clock).addRoutes(to: admin)
+
+    let environments = router.group("api/v1", context: EnvironmentServiceContext.self)
+    ConnectLinksController(store: store, clock: clock, publicURL: configuration.publicURL).addRoutes(to: environments)
+    ConnectionsController(store: store, clock: clock, notifier: notifier).addRoutes(to: environments)
+
+    ConnectController(store: store, clock: clock, configuration: configuration, notifier: notifier).addRoutes(to: router)
 
     let runnerPublic = router.group("runner/v1")
     RunnerRegistrationController(store: store, clock: clock).addRoutes(to: runnerPublic)
     RunnerTokenController(store: store, clock: clock, tokenEndpoint: configuration.tokenEndpoint).addRoutes(to: runnerPublic)
     let runner = router.group("runner/v1", context: RunnerContext.self)
     RunnerIntegrationsController(store: store, publicURL: configuration.publicURL).addRoutes(to: runner)
+    RunnerJobsController(store: store, clock: clock, configuration: configuration, notifier: notifier).addRoutes(to: runner)
     return router
 }

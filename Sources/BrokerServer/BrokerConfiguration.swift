@@ -8,6 +8,13 @@ public struct BrokerConfiguration: Sendable {
     public var publicURL: String
     public var dataDirectory: String
     public var keysDirectory: String
+    /// How long a runner process holds a job before it goes back to the queue.
+    public var jobLeaseDuration: TimeInterval = 60
+    /// How long a callback waits for the runner to pick up the exchange before the page says
+    /// the runner is offline.
+    public var runnerOfflineTimeout: TimeInterval = 60
+    /// The longest a runner's job poll is held open.
+    public var maximumPollWait: TimeInterval = 30
 
     public init(host: String = "127.0.0.1", port: Int = 8080, publicURL: String? = nil,
                 dataDirectory: String = "./data", keysDirectory: String = "./keys") throws {
@@ -20,6 +27,9 @@ public struct BrokerConfiguration: Sendable {
 
     /// The audience runner assertions must name.
     public var tokenEndpoint: String { publicURL + "/runner/v1/token" }
+
+    /// Browser cookies are `Secure` when users reach the broker over https.
+    public var usesHTTPS: Bool { publicURL.lowercased().hasPrefix("https://") }
 
     static func normalizedPublicURL(_ text: String) throws -> String {
         var trimmed = text.trimmingCharacters(in: .whitespaces)

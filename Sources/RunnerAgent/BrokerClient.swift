@@ -7,13 +7,17 @@ import NIOHTTP1
 /// The runner's side of the broker API: registration, token exchange, integrations.
 public struct BrokerClient: Sendable {
     public let brokerURL: String
+    /// The audience of client assertions: the broker's token endpoint under its public URL,
+    /// which differs from `brokerURL` for a runner inside the broker's process.
+    public let tokenAudience: String
     let httpClient: HTTPClient
     let timeout: TimeAmount = .seconds(30)
 
-    public init(brokerURL: String, httpClient: HTTPClient = .shared) {
+    public init(brokerURL: String, tokenAudience: String? = nil, httpClient: HTTPClient = .shared) {
         var url = brokerURL
         while url.hasSuffix("/") { url.removeLast() }
         self.brokerURL = url
+        self.tokenAudience = tokenAudience ?? url + "/runner/v1/token"
         self.httpClient = httpClient
     }
 
@@ -31,7 +35,7 @@ public struct BrokerClient: Sendable {
 
     /// Exchanges a freshly signed client assertion for an access token.
     public func accessToken(runnerID: String, keys: RunnerKeys) async throws -> AccessToken {
-        let assertion = try await ClientAssertion.sign(runnerID: runnerID, audience: brokerURL + "/runner/v1/token", key: keys.signing)
+        let assertion = try await ClientAssertion.sign(runnerID: runnerID, audience: tokenAudience, key: keys.signing)
         let form = [
             ("grant_type", "client_credentials"),
             ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
@@ -50,6 +54,23 @@ public struct BrokerClient: Sendable {
         return try decode(Listing.self, response, expecting: .ok).integrations
     }
 
+    /// Waits up to `wait` seconds for jobs and leases at most `max` of them.
+    public func pollJobs(accessToken: AccessToken, wait: Int, max: Int) async throws -> [RunnerJob] {
+        let response = try await send(.GET, "/runner/v1/jobs?wait=\(wait)&max=\(max)", bearer: accessToken.value,
+                                      timeout: .seconds(Int64(wait) + 15))
+        if response.status == .unauthorized { throw BrokerClientError.unauthorized }
+        struct Listing: Decodable { var jobs: [RunnerJob] }
+        return try decode(Listing.self, response, expecting: .ok).jobs
+    }
+
+    /// Reports a job's result. Returns the broker's verdict: "accepted" or "duplicate".
+    public func postResult(_ result: JobResult, jobID: String, accessToken: AccessToken) async throws -> String {
+        let response = try await send(.POST, "/runner/v1/jobs/\(jobID)/result", json: try JSONEncoder().encode(result), bearer: accessToken.value)
+        if response.status == .unauthorized { throw BrokerClientError.unauthorized }
+        struct Verdict: Decodable { var status: String }
+        return try decode(Verdict.self, response, expecting: .ok).status
+    }
+
     // MARK: HTTP
 
     struct ReceivedResponse {
@@ -57,20 +78,22 @@ public struct BrokerClient: Sendable {
         var body: ByteBuffer
     }
 
-    private func send(_ method: HTTPMethod, _ path: String, json: Data) async throws -> ReceivedResponse {
-        try await send(method, path, body: Array(json), contentType: "application/json")
+    private func send(_ method: HTTPMethod, _ path: String, json: Data, bearer: String? = nil) async throws -> ReceivedResponse {
+        try await send(method, path, body: Array(json), contentType: "application/json", bearer: bearer)
     }
 
     private func send(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, contentType: String? = nil,
-                      bearer: String? = nil) async throws -> ReceivedResponse {
+                      bearer: String? = nil, timeout: TimeAmount? = nil) async throws -> ReceivedResponse {
         var request = HTTPClientRequest(url: brokerURL + path)
         request.method = method
         if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
         if let bearer { request.headers.add(name: "Authorization", value: "Bearer \(bearer)") }
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
         do {
-            let response = try await httpClient.execute(request, timeout: timeout)
+            let response = try await httpClient.execute(request, timeout: timeout ?? self.timeout)
             return ReceivedResponse(status: response.status, body: try await response.body.collect(upTo: 4 * 1024 * 1024))
+        } catch is CancellationError {
+            throw CancellationError()
         } catch {
             throw RunnerError("cannot reach the broker at \(brokerURL): \(type(of: error))")
         }
@@ -112,4 +135,10 @@ public struct BrokerClient: Sendable {
 public struct AccessToken: Sendable {
     public var value: String
     public var expiresAt: Date
+}
+
+/// Broker answers the runner reacts to.
+public enum BrokerClientError: Error, Sendable {
+    /// The access token was refused (expired, or the broker lost it): get a new one.
+    case unauthorized
 }

@@ -25,6 +25,8 @@ public struct RunnerIntegration: Decodable, Sendable {
     public var name: String
     public var provider: String
     public var url: String
+    /// Where the SCM's REST API is (the "who am I" call, later PAT checks).
+    public var apiURL: String
     public var callbackURL: String
     public var oauth: OAuth?
     public var pat: PAT
@@ -32,6 +34,7 @@ public struct RunnerIntegration: Decodable, Sendable {
     enum CodingKeys: String, CodingKey {
         case id, name, provider, url, oauth, pat
         case callbackURL = "callback_url"
+        case apiURL = "api_url"
     }
 
     /// Opens the sealed client secret with the runner's key. The plaintext stays in memory

@@ -1,9 +1,11 @@
 import ArgumentParser
+import AsyncHTTPClient
 import BrokerServer
 import BrokerSQLite
 import Foundation
 import Hummingbird
 import Logging
+import RunnerAgent
 
 @main
 struct SCMBroker: AsyncParsableCommand {
@@ -40,6 +42,11 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (SCM_BROKER_LOG_LEVEL).")
     var logLevel: String = environment("SCM_BROKER_LOG_LEVEL") ?? "info"
 
+    @Option(help: ArgumentHelp(
+        "Also run a runner agent named NAME in this process (SCM_BROKER_WITH_RUNNER), for single-machine installs.",
+        discussion: "Its keys live in <keys-dir>/runner-NAME and it registers itself. The separate `scm-runner run` is the normal deployment."))
+    var withRunner: String? = environment("SCM_BROKER_WITH_RUNNER")
+
     func run() async throws {
         guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown log level \(logLevel)") }
         LoggingSystem.bootstrap { label in
@@ -53,9 +60,31 @@ struct Serve: AsyncParsableCommand {
         } catch let error as ConfigurationError {
             throw ValidationError(error.description)
         }
-        let app = try await buildApplication(configuration, logger: Logger(label: "scm-broker"))
+        let store = try SQLiteStore(dataDirectory: dataDir)
+        var app = try await buildApplication(configuration, store: store, logger: Logger(label: "scm-broker"))
+        var runnerHTTPClient: HTTPClient?
+        if let name = withRunner {
+            let httpClient = SCMTransport.makeHTTPClient()
+            runnerHTTPClient = httpClient
+            app.addServices(try await colocatedRunner(name: name, configuration: configuration, store: store, httpClient: httpClient))
+        }
         // Runs until SIGTERM or SIGINT, then shuts down gracefully.
         try await app.runService()
+        try await runnerHTTPClient?.shutdown()
+    }
+
+    private func colocatedRunner(name: String, configuration: BrokerConfiguration, store: SQLiteStore,
+                                 httpClient: HTTPClient) async throws -> RunnerService {
+        let directory = (keysDir as NSString).appendingPathComponent("runner-\(name)")
+        let keys = FileManager.default.fileExists(atPath: (directory as NSString).appendingPathComponent(RunnerKeys.encryptionFile))
+            ? try RunnerKeys.load(from: directory) : try RunnerKeys.generate(in: directory)
+        let runnerID = try await ColocatedRunner.ensureRegistered(
+            name: name, encryptionKey: keys.encryption.publicKey, signingKey: keys.signing.publicKey, store: store)
+        // Over loopback to this process; assertions still name the public token endpoint.
+        let local = "http://\(host == "0.0.0.0" ? "127.0.0.1" : host.contains(":") ? "[\(host == "::" ? "::1" : host)]" : host):\(port)"
+        let broker = BrokerClient(brokerURL: local, tokenAudience: configuration.tokenEndpoint)
+        return RunnerService(runnerID: runnerID, keys: keys, broker: broker, transport: SCMTransport(httpClient: httpClient),
+                             logger: Logger(label: "scm-runner.\(name)"))
     }
 }
 

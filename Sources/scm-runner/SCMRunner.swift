@@ -1,4 +1,7 @@
 import ArgumentParser
+import AsyncHTTPClient
+import Logging
+import ServiceLifecycle
 import BrokerCrypto
 import Foundation
 import RunnerAgent
@@ -8,7 +11,7 @@ struct SCMRunner: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scm-runner",
         abstract: "The scm-broker runner: holds the private keys and opens what the broker seals for it.",
-        subcommands: [Keys.self, Register.self, Integrations.self]
+        subcommands: [Keys.self, Register.self, Integrations.self, Run.self]
     )
 }
 
@@ -77,5 +80,38 @@ struct Integrations: AsyncParsableCommand {
         for integration in integrations {
             print("\(integration.name)\t\(integration.provider)\t\(IntegrationCheck.secretStatus(integration, keys: runnerKeys))")
         }
+    }
+}
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the runner agent: long-poll the broker for jobs (OAuth code exchanges, revocations) and run them.")
+
+    @OptionGroup var keys: KeysDirectory
+
+    @Option(help: "Jobs run at once.")
+    var concurrency: Int = 4
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (SCM_RUNNER_LOG_LEVEL).")
+    var logLevel: String = ProcessInfo.processInfo.environment["SCM_RUNNER_LOG_LEVEL"] ?? "info"
+
+    func run() async throws {
+        guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown log level \(logLevel)") }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "scm-runner")
+        let runnerKeys = try RunnerKeys.load(from: keys.keysDir)
+        let state = try RunnerState.load(from: keys.keysDir)
+        let httpClient = SCMTransport.makeHTTPClient()
+        var options = RunnerService.Options()
+        options.concurrency = max(1, concurrency)
+        let service = RunnerService(runnerID: state.runnerID, keys: runnerKeys, broker: BrokerClient(brokerURL: state.brokerURL),
+                                    transport: SCMTransport(httpClient: httpClient), options: options, logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        try await httpClient.shutdown()
     }
 }

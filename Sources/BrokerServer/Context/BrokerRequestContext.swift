@@ -1,3 +1,4 @@
+import BrokerCore
 import Hummingbird
 import Logging
 
@@ -5,6 +6,7 @@ import Logging
 public enum Principal: Sendable, Equatable {
     case admin(tokenID: String)
     case runner(id: String)
+    case service(tokenID: String, role: ServiceRole)
 }
 
 /// The context of every request. `principal` is set by `BearerAuthenticator`; route groups
@@ -44,6 +46,25 @@ public struct RunnerContext: ChildRequestContext {
         guard case .runner(let id) = context.principal else { throw APIError.unauthorized }
         self.coreContext = context.coreContext
         self.runnerID = id
+    }
+
+    public var maxUploadSize: Int { maximumBodySize }
+}
+
+/// A request from the environment service (a service token with role `environments`) or an
+/// admin: they may name the user they act for.
+public struct EnvironmentServiceContext: ChildRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let principal: Principal
+
+    public init(context: BrokerRequestContext) throws {
+        switch context.principal {
+        case .admin, .service(_, .environments):
+            self.principal = context.principal!
+        default:
+            throw APIError.unauthorized
+        }
+        self.coreContext = context.coreContext
     }
 
     public var maxUploadSize: Int { maximumBodySize }

@@ -98,6 +98,16 @@ extension JSONObjectReader {
         }
     }
 
+    /// An override of where the runner calls the SCM's API: an https URL (http on loopback).
+    func apiURL() throws(APIError) -> String? {
+        guard !isNull("api_url"), let text = try string("api_url") else { return nil }
+        do {
+            return try OAuthEndpoints.normalizedAuthority(text)
+        } catch {
+            throw .invalidRequest("`api_url`: \(error.message)")
+        }
+    }
+
     func patEnabled(default value: Bool) throws(APIError) -> Bool {
         guard let pat = try object("pat") else { return value }
         try pat.allowOnly(["enabled"])

@@ -1,5 +1,6 @@
 import BrokerCore
 import Foundation
+import SCMProviders
 
 /// An integration as the admin API shows it: the client secret appears only as metadata.
 struct IntegrationRepresentation: Encodable {
@@ -26,6 +27,7 @@ struct IntegrationRepresentation: Encodable {
     var name: String
     var provider: String
     var url: String
+    var apiURL: String
     var callbackURL: String
     var oauth: OAuth?
     var pat: PAT
@@ -41,6 +43,7 @@ struct IntegrationRepresentation: Encodable {
         name = integration.name
         provider = integration.provider.rawValue
         url = integration.url
+        apiURL = Self.apiURL(integration)
         callbackURL = Self.callbackURL(integration, publicURL: publicURL)
         oauth = integration.oauth.map {
             OAuth(flavor: $0.flavor?.rawValue, tenant: $0.tenant, authority: $0.authority, clientID: $0.clientID,
@@ -56,6 +59,13 @@ struct IntegrationRepresentation: Encodable {
 
     static func callbackURL(_ integration: Integration, publicURL: String) -> String {
         "\(publicURL)/oauth/callback/\(integration.id)"
+    }
+
+    /// The admin's override, else the provider's API for the integration's URL.
+    static func apiURL(_ integration: Integration) -> String {
+        if let apiURL = integration.apiURL { return apiURL }
+        guard let organization = try? OrganizationURL.parse(integration.url, provider: integration.provider) else { return integration.url }
+        return SCMIdentityAPI.defaultAPIURL(for: organization)
     }
 }
 
@@ -74,6 +84,7 @@ struct RunnerIntegrationRepresentation: Encodable {
     var name: String
     var provider: String
     var url: String
+    var apiURL: String
     var callbackURL: String
     var oauth: OAuth?
     var pat: IntegrationRepresentation.PAT
@@ -83,6 +94,7 @@ struct RunnerIntegrationRepresentation: Encodable {
         name = integration.name
         provider = integration.provider.rawValue
         url = integration.url
+        apiURL = IntegrationRepresentation.apiURL(integration)
         callbackURL = IntegrationRepresentation.callbackURL(integration, publicURL: publicURL)
         oauth = integration.oauth.map {
             OAuth(flavor: $0.flavor?.rawValue, tenant: $0.tenant, authority: $0.authority, clientID: $0.clientID,

@@ -20,7 +20,7 @@ struct IntegrationsController {
         group.delete("integrations/{id}", use: delete)
     }
 
-    static let fields: Set<String> = ["name", "provider", "url", "oauth", "pat", "labels", "description"]
+    static let fields: Set<String> = ["name", "provider", "url", "api_url", "oauth", "pat", "labels", "description"]
 
     @Sendable func create(_ request: Request, context: AdminContext) async throws -> JSONResponse<IntegrationRepresentation> {
         let runnerID = try context.parameters.require("id")
@@ -30,6 +30,7 @@ struct IntegrationsController {
         let provider = try body.provider()
         let organization = try body.organizationURL(provider: provider)
         let patEnabled = try body.patEnabled(default: false)
+        let apiURL = try body.apiURL()
         let labels = try Validation.labels(try body.stringArray("labels"))
         let description = try Validation.description(try body.string("description"))
         var oauthInput: OAuthInput?
@@ -45,7 +46,7 @@ struct IntegrationsController {
         let now = clock.now
         let integration = Integration(
             id: UUID().uuidString.lowercased(), runnerID: runner.id, name: name, provider: provider, url: organization.string,
-            oauth: try oauthInput.map { try Self.sealedApp($0, existing: nil, runner: runner, now: now) },
+            apiURL: apiURL, oauth: try oauthInput.map { try Self.sealedApp($0, existing: nil, runner: runner, now: now) },
             pat: PATSettings(enabled: patEnabled), labels: labels, description: description, createdAt: now, updatedAt: now)
         do {
             try await store.insertIntegration(integration)
@@ -94,6 +95,7 @@ struct IntegrationsController {
             integration.oauth = try Self.sealedApp(input, existing: integration.oauth, runner: runner, now: now)
         }
         integration.pat.enabled = try body.patEnabled(default: integration.pat.enabled)
+        if body.has("api_url") { integration.apiURL = try body.apiURL() }
         if body.has("labels") { integration.labels = try Validation.labels(try body.stringArray("labels")) }
         if body.has("description") { integration.description = try Validation.description(try body.string("description")) }
         guard integration.oauth != nil || integration.pat.enabled else {

@@ -24,6 +24,9 @@ struct BearerAuthenticator: RouterMiddleware {
         if token.hasPrefix(IssuedToken.adminPrefix) {
             return try await store.adminToken(hash: hash).map { .admin(tokenID: $0.id) }
         }
+        if token.hasPrefix(IssuedToken.servicePrefix) {
+            return try await store.serviceToken(hash: hash).map { .service(tokenID: $0.id, role: $0.role) }
+        }
         if token.hasPrefix(IssuedToken.runnerAccessPrefix),
            let access = try await store.runnerAccessToken(hash: hash), access.expiresAt > clock.now {
             return .runner(id: access.runnerID)
@@ -45,6 +48,8 @@ enum IssuedToken {
     static let adminPrefix = "sbat_"
     static let registrationPrefix = "sbrt_"
     static let runnerAccessPrefix = "sbra_"
+    static let servicePrefix = "sbst_"
+    static let connectTicketPrefix = "sbct_"
 
     static func make(prefix: String) -> (token: String, hash: String) {
         let token = SecureRandom.token(bytes: 32, prefix: prefix)

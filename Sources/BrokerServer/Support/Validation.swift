@@ -13,6 +13,18 @@ enum Validation {
         return value
     }
 
+    /// User names the environment service sends: its own ids, or e-mail addresses. 1–128
+    /// characters of letters, digits, '.', '_', '-', '@' and '+', starting with a letter or digit.
+    static func user(_ value: String, field: String = "user") throws(APIError) -> String {
+        let scalars = value.unicodeScalars
+        guard (1...128).contains(scalars.count), let first = scalars.first, isAlphanumeric(first),
+              scalars.allSatisfy({ isAlphanumeric($0) || "._-@+".unicodeScalars.contains($0) })
+        else {
+            throw .invalidRequest("`\(field)` must be 1–128 characters of letters, digits, '.', '_', '-', '@' or '+', starting with a letter or digit")
+        }
+        return value
+    }
+
     static func labels(_ values: [String]?) throws(APIError) -> [String] {
         guard let values else { return [] }
         guard values.count <= 32 else { throw .invalidRequest("at most 32 labels") }

@@ -71,6 +71,11 @@ struct APIResponse: Sendable {
         (try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]) ?? [:]
     }
 
+    /// `Set-Cookie` values, and the cookie pair (name=value) of the broker's browser cookie.
+    var browserCookie: String? {
+        headers[values: .setCookie].first { $0.hasPrefix("scm_broker_browser=") }?.split(separator: ";").first.map(String.init)
+    }
+
     var errorCode: String? { (json["error"] as? [String: Any])?["code"] as? String }
     var errorMessage: String? { (json["error"] as? [String: Any])?["message"] as? String }
 
@@ -85,8 +90,8 @@ struct APIClient: Sendable {
     let broker: TestBroker
 
     func request(_ method: HTTPRequest.Method, _ uri: String, bearer: String?, body: String? = nil,
-                 contentType: String = "application/json") async throws -> APIResponse {
-        var headers: HTTPFields = [:]
+                 contentType: String = "application/json", headers extra: HTTPFields = [:]) async throws -> APIResponse {
+        var headers = extra
         if let bearer { headers[.authorization] = "Bearer \(bearer)" }
         if body != nil { headers[.contentType] = contentType }
         let response = try await client.execute(uri: uri, method: method, headers: headers,
@@ -135,6 +140,18 @@ struct APIClient: Sendable {
 
     func createIntegration(runnerID: String, _ body: String) async throws -> APIResponse {
         try await admin(.post, "/api/v1/runners/\(runnerID)/integrations", body)
+    }
+
+    /// A service token with role `environments`.
+    func serviceToken(_ name: String = "environments") async throws -> String {
+        let response = try await admin(.post, "/api/v1/service-tokens", #"{"name":"\#(name)","role":"environments"}"#)
+        #expect(response.status == .created, "\(response.text)")
+        return try #require(response.string("token"))
+    }
+
+    /// Links for `user` to connect `integrationID`, asked for with `token`.
+    func connectLinks(user: String = "alice", integrationID: String, token: String) async throws -> APIResponse {
+        try await request(.post, "/api/v1/connect-links", bearer: token, body: #"{"user":"\#(user)","integration":"\#(integrationID)"}"#)
     }
 }
 

@@ -1,0 +1,93 @@
+import Foundation
+
+/// Work the broker hands to a runner, because only the runner can open the secrets it needs.
+/// A job is leased to one runner process at a time; a lease that runs out puts it back in
+/// the queue, so a crashed runner loses no job. Its result is accepted once.
+public struct Job: Sendable, Equatable {
+    public enum Kind: String, Sendable, Codable {
+        /// Exchange an OAuth authorization code for tokens and seal them.
+        case oauthExchange = "oauth_exchange"
+        /// Revoke a removed connection's tokens at the SCM (best effort).
+        case revokeConnection = "revoke_connection"
+    }
+
+    public enum Status: String, Sendable, Codable {
+        case queued, leased, completed, cancelled
+    }
+
+    /// Leases that may run out before a job is given up (a job that crashes its runner).
+    public static let maximumAttempts = 3
+
+    public var id: String
+    public var runnerID: String
+    public var kind: Kind
+    public var integrationID: String
+    public var flowID: String?
+    /// JSON the runner reads. Holds sealed values only.
+    public var payload: String
+    public var status: Status
+    public var leaseExpiresAt: Date?
+    public var attempts: Int
+    public var createdAt: Date
+    public var completedAt: Date?
+
+    public init(id: String, runnerID: String, kind: Kind, integrationID: String, flowID: String? = nil, payload: String,
+                status: Status = .queued, leaseExpiresAt: Date? = nil, attempts: Int = 0, createdAt: Date, completedAt: Date? = nil) {
+        self.id = id
+        self.runnerID = runnerID
+        self.kind = kind
+        self.integrationID = integrationID
+        self.flowID = flowID
+        self.payload = payload
+        self.status = status
+        self.leaseExpiresAt = leaseExpiresAt
+        self.attempts = attempts
+        self.createdAt = createdAt
+        self.completedAt = completedAt
+    }
+}
+
+/// What a runner reported for a job.
+public enum JobOutcome: Sendable, Equatable {
+    /// An OAuth exchange produced this connection.
+    case connected(Connection)
+    case failed(FlowFailure)
+    /// Done, nothing to record (a revoke).
+    case succeeded
+}
+
+/// How the store took a job result.
+public enum JobCompletion: Sendable, Equatable {
+    case applied
+    /// The job was already completed or cancelled: nothing changed.
+    case duplicate
+    case notFound
+}
+
+extension Job {
+    /// The job that revokes `connection`'s tokens at the SCM after the broker dropped them.
+    public static func revocation(of connection: Connection, id: String, now: Date) -> Job {
+        let payload = RevocationPayload(connectionID: connection.id, user: connection.user, credentials: connection.credentials.jwe)
+        let json = (try? JSONEncoder().encode(payload)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        return Job(id: id, runnerID: connection.runnerID, kind: .revokeConnection, integrationID: connection.integrationID,
+                   payload: json, createdAt: now)
+    }
+}
+
+/// A revoke job's payload: the sealed credentials the runner opens to revoke them.
+public struct RevocationPayload: Codable, Sendable, Equatable {
+    public var connectionID: String
+    public var user: String
+    public var credentials: String
+
+    enum CodingKeys: String, CodingKey {
+        case connectionID = "connection_id"
+        case user, credentials
+    }
+
+    public init(connectionID: String, user: String, credentials: String) {
+        self.connectionID = connectionID
+        self.user = user
+        self.credentials = credentials
+    }
+}

@@ -1,0 +1,288 @@
+import BrokerCore
+import BrokerCrypto
+import Foundation
+import Hummingbird
+import Logging
+import SCMProviders
+
+/// The browser side of connecting an SCM account with OAuth:
+/// `GET /connect/{integration}?ticket=…` starts a flow and sends the browser to the SCM;
+/// `GET /oauth/callback/{integration}` checks the flow and queues the code exchange on the
+/// runner; `GET /connect/flows/{id}` reports progress (JSON, or a page for browsers).
+/// Every outcome is a page; nothing here answers a 500 for bad input.
+struct ConnectController {
+    let store: any Store
+    let clock: BrokerClock
+    let configuration: BrokerConfiguration
+    let notifier: JobNotifier
+
+    func addRoutes(to router: Router<BrokerRequestContext>) {
+        router.get("connect/{integration}", use: page(start))
+        router.get("oauth/callback/{integration}", use: page(callback))
+        router.get("connect/flows/{id}", use: flowStatus)
+        router.post("connect/flows/{id}/retry", use: retry)
+        router.get("connect/flows/{id}/restart", use: page(restart))
+    }
+
+    // MARK: Start
+
+    @Sendable func start(_ request: Request, context: BrokerRequestContext) async throws -> Response {
+        let integration = try await integration(context)
+        guard let oauth = integration.oauth else {
+            throw PageError(.badRequest, title: "OAuth is not set up", heading: "This integration does not use OAuth",
+                            message: "Your administrator has not set up an OAuth app for \(integration.provider.displayName). Use the personal access token link instead.")
+        }
+        guard let ticket = request.uri.queryParameters.get("ticket"), ticket.hasPrefix(IssuedToken.connectTicketPrefix), ticket.utf8.count <= 128 else {
+            throw Self.invalidLink
+        }
+        guard let runner = try await store.runner(id: integration.runnerID), let runnerKey = try Self.encryptionKey(of: runner) else {
+            throw PageError(.serviceUnavailable, title: "Runner not ready", heading: "The runner is not ready",
+                            message: "The runner that serves \(integration.provider.displayName) has not registered its keys yet. Ask your administrator.")
+        }
+        let now = clock.now
+        let browser = BrowserBinding.token(in: request) ?? BrowserBinding.newToken()
+        let state = SecureRandom.token(bytes: 32)
+        let client = Self.oauthClient(integration, oauth, publicURL: configuration.publicURL)
+        var challenge: String?
+        var sealedVerifier: String?
+        if client.usesPKCE {
+            let verifier = SecureRandom.token(bytes: 32)
+            challenge = Base64URL.encode(SHA256.hash(Array(verifier.utf8)))
+            sealedVerifier = try JWE.seal(verifier, to: runnerKey)
+        }
+        let flow = ConnectFlow(id: UUID().uuidString.lowercased(), integrationID: integration.id, runnerID: runner.id, user: "",
+                               stateHash: SHA256.hex(state), browserHash: BrowserBinding.hash(browser),
+                               sealedCodeVerifier: sealedVerifier, createdAt: now)
+        guard let started = try await store.startFlow(ticketHash: SHA256.hex(ticket), flow: flow, now: now) else {
+            throw Self.invalidLink
+        }
+        context.logger.info("connect flow started", metadata: ["flow.id": "\(started.id)", "integration.id": "\(integration.id)"])
+        var response = Response(status: .found, headers: [
+            .location: client.authorizeURL(state: state, codeChallenge: challenge),
+            .cacheControl: "no-store",
+            .init("Referrer-Policy")!: "no-referrer",
+        ])
+        response.setCookie(BrowserBinding.cookie(browser, secure: configuration.usesHTTPS))
+        return response
+    }
+
+    // MARK: Callback
+
+    @Sendable func callback(_ request: Request, context: BrokerRequestContext) async throws -> Response {
+        let integration = try await integration(context)
+        let query = request.uri.queryParameters
+        guard let state = query.get("state"), !state.isEmpty, state.utf8.count <= 256,
+              let flow = try await store.flow(stateHash: SHA256.hex(state)), flow.integrationID == integration.id
+        else { throw Self.invalidState("This sign-in response does not belong to a sign-in started here.") }
+        guard BrowserBinding.matches(request, browserHash: flow.browserHash) else {
+            throw Self.invalidState("This sign-in was started in another browser. Open the link you were given in this browser and start again.")
+        }
+        guard flow.status == .started else {
+            throw Self.invalidState("This sign-in response was already used. If you reloaded the page, your connection is still being set up in the first tab.")
+        }
+        let now = clock.now
+        guard now.timeIntervalSince(flow.createdAt) < ConnectFlow.lifetime else {
+            _ = try await store.failStartedFlow(id: flow.id, failure: FlowFailure(code: "flow_expired", message: "The sign-in took longer than 10 minutes."), now: now)
+            throw Self.invalidState("The sign-in took longer than 10 minutes and has expired.", restart: flow.id)
+        }
+        if let error = query.get("error") {
+            let failure = OAuthFailure.fromAuthorizationCallback(error: String(error.prefix(64)), description: query.get("error_description"))
+            _ = try await store.failStartedFlow(id: flow.id, failure: FlowFailure(code: failure.code.rawValue, message: failure.message), now: now)
+            context.logger.info("connect flow refused at the SCM", metadata: ["flow.id": "\(flow.id)", "error": "\(failure.code.rawValue)"])
+            return try await render(flow: try await store.flow(id: flow.id) ?? flow, integration: integration).response()
+        }
+        guard let code = query.get("code"), !code.isEmpty, code.utf8.count <= 4096 else {
+            throw Self.invalidState("The sign-in response carries no authorization code.")
+        }
+        guard let runner = try await store.runner(id: flow.runnerID), let runnerKey = try Self.encryptionKey(of: runner) else {
+            throw Self.invalidState("The runner for this integration is gone.")
+        }
+        // The code is a secret: sealed to the runner here, before anything stores or queues it.
+        let payload = ExchangePayload(code: try JWE.seal(code, to: runnerKey), codeVerifier: flow.sealedCodeVerifier,
+                                      redirectURI: IntegrationRepresentation.callbackURL(integration, publicURL: configuration.publicURL),
+                                      user: flow.user)
+        let job = Job(id: UUID().uuidString.lowercased(), runnerID: runner.id, kind: .oauthExchange, integrationID: integration.id,
+                      flowID: flow.id, payload: payload.json(), createdAt: now)
+        guard try await store.beginExchange(flowID: flow.id, job: job, now: now) else {
+            throw Self.invalidState("This sign-in response was already used.")
+        }
+        await notifier.notify(runnerID: runner.id)
+        context.logger.info("code exchange queued", metadata: ["flow.id": "\(flow.id)", "job.id": "\(job.id)"])
+        guard let current = try await store.flow(id: flow.id) else { throw APIError.internalError }
+        return try await render(flow: current, integration: integration).response()
+    }
+
+    // MARK: Progress
+
+    struct FlowStatus: Encodable {
+        struct Failure: Encodable { var code: String; var message: String }
+        var id: String
+        var status: String
+        var provider: String
+        var runner: String
+        var waitingForRunner: Bool
+        var scmUser: SCMUser?
+        var error: Failure?
+        var retryUrl: String?
+        var restartUrl: String?
+    }
+
+    @Sendable func flowStatus(_ request: Request, context: BrokerRequestContext) async throws -> Response {
+        let wantsPage = request.headers[.accept]?.contains("text/html") == true
+        do {
+            let (flow, integration) = try await boundFlow(request, context: context)
+            let current = try await settleIfRunnerOffline(flow)
+            if wantsPage { return try await render(flow: current, integration: integration).response() }
+            return try JSONResponse(try await status(of: current, integration: integration)).response(from: request, context: context)
+        } catch let error as PageError where !wantsPage {
+            throw APIError(error.page.status, code: "not_found", error.page.message)
+        } catch let error as PageError {
+            return error.page.response()
+        }
+    }
+
+    /// `POST /connect/flows/{id}/retry`: queues the exchange again after the runner was offline,
+    /// while the authorization code can still be valid.
+    @Sendable func retry(_ request: Request, context: BrokerRequestContext) async throws -> Response {
+        let (flow, integration): (ConnectFlow, Integration)
+        do {
+            (flow, integration) = try await boundFlow(request, context: context)
+        } catch let error as PageError {
+            throw APIError(error.page.status, code: "not_found", error.page.message)
+        }
+        let now = clock.now
+        guard flow.status == .failed, flow.failure?.code == "runner_offline", let jobID = flow.jobID,
+              let callbackAt = flow.callbackAt, now.timeIntervalSince(callbackAt) < ConnectFlow.lifetime,
+              let previous = try await store.job(id: jobID)
+        else { throw APIError(.conflict, code: "not_retryable", "only a flow whose runner was offline can be retried, within 10 minutes") }
+        let job = Job(id: UUID().uuidString.lowercased(), runnerID: flow.runnerID, kind: .oauthExchange, integrationID: flow.integrationID,
+                      flowID: flow.id, payload: previous.payload, createdAt: now)
+        guard try await store.retryExchange(flowID: flow.id, failureCode: "runner_offline", job: job, now: now) else {
+            throw APIError(.conflict, code: "not_retryable", "the flow changed; reload the page")
+        }
+        await notifier.notify(runnerID: flow.runnerID)
+        if request.headers[.accept]?.contains("text/html") == true {
+            return Response(status: .seeOther, headers: [.location: "/connect/flows/\(flow.id)", .cacheControl: "no-store"])
+        }
+        guard let current = try await store.flow(id: flow.id) else { throw APIError.internalError }
+        return try JSONResponse(try await status(of: current, integration: integration)).response(from: request, context: context)
+    }
+
+    /// `GET /connect/flows/{id}/restart`: after a failure, the same browser may start over for
+    /// the same user with a fresh ticket (it proved it owns the flow with its cookie).
+    @Sendable func restart(_ request: Request, context: BrokerRequestContext) async throws -> Response {
+        let (flow, integration) = try await boundFlow(request, context: context)
+        guard flow.status == .failed else {
+            throw PageError(.conflict, title: "Nothing to restart", heading: "This sign-in is not finished", message: "Wait for it to finish before starting again.")
+        }
+        let links = try await ConnectLinksController.issue(for: flow.user, integration: integration, store: store, now: clock.now,
+                                                            publicURL: configuration.publicURL)
+        let target = request.uri.queryParameters.get("route") == "pat" ? links.patUrl : links.oauthUrl
+        guard let target else { throw Self.invalidLink }
+        return Response(status: .seeOther, headers: [.location: target, .cacheControl: "no-store", .init("Referrer-Policy")!: "no-referrer"])
+    }
+
+    // MARK: Rendering
+
+    private func status(of flow: ConnectFlow, integration: Integration) async throws -> FlowStatus {
+        let runnerName = try await store.runner(id: flow.runnerID)?.name ?? "unknown"
+        var status = FlowStatus(id: flow.id, status: "pending", provider: integration.provider.displayName, runner: runnerName, waitingForRunner: false)
+        switch flow.status {
+        case .started:
+            break
+        case .exchanging:
+            status.waitingForRunner = try await flow.jobID.asyncMap { try await store.job(id: $0) }??.status == .queued
+        case .connected:
+            status.status = "connected"
+            status.scmUser = try await flow.connectionID.asyncMap { try await store.connection(id: $0) }??.scmUser
+        case .failed:
+            status.status = "failed"
+            let failure = flow.failure ?? FlowFailure(code: "failed", message: "")
+            status.error = .init(code: failure.code, message: failure.message)
+            if failure.code == "runner_offline" { status.retryUrl = "\(configuration.publicURL)/connect/flows/\(flow.id)/retry" }
+            status.restartUrl = "\(configuration.publicURL)/connect/flows/\(flow.id)/restart"
+        }
+        return status
+    }
+
+    private func render(flow: ConnectFlow, integration: Integration) async throws -> Page {
+        let status = try await status(of: flow, integration: integration)
+        return ConnectPages.page(for: status, flow: flow, integration: integration)
+    }
+
+    /// A flow whose exchange no runner picked up within the timeout fails as `runner_offline`,
+    /// and its job is withdrawn so a runner coming back later does not use the code.
+    private func settleIfRunnerOffline(_ flow: ConnectFlow) async throws -> ConnectFlow {
+        guard flow.status == .exchanging, let callbackAt = flow.callbackAt,
+              clock.now.timeIntervalSince(callbackAt) >= configuration.runnerOfflineTimeout
+        else { return flow }
+        let runnerName = try await store.runner(id: flow.runnerID)?.name ?? "unknown"
+        let failure = FlowFailure(code: "runner_offline",
+                                  message: "Runner \(runnerName) did not pick up the request within \(Int(configuration.runnerOfflineTimeout)) seconds; it seems to be offline.")
+        guard try await store.abandonUnclaimedExchange(flowID: flow.id, failure: failure, now: clock.now) else { return flow }
+        return try await store.flow(id: flow.id) ?? flow
+    }
+
+    private func boundFlow(_ request: Request, context: BrokerRequestContext) async throws -> (ConnectFlow, Integration) {
+        let id = try context.parameters.require("id")
+        guard let flow = try await store.flow(id: id), BrowserBinding.matches(request, browserHash: flow.browserHash),
+              let integration = try await store.integration(id: flow.integrationID)
+        else {
+            throw PageError(.notFound, title: "Not found", heading: "No such sign-in",
+                            message: "This sign-in does not exist or was started in another browser.")
+        }
+        return (flow, integration)
+    }
+
+    private func integration(_ context: BrokerRequestContext) async throws -> Integration {
+        let id = try context.parameters.require("integration")
+        guard let integration = try await store.integration(id: id) else {
+            throw PageError(.notFound, title: "Not found", heading: "No such integration",
+                            message: "The link points to an integration that does not exist (any more). Ask for a new link.")
+        }
+        return integration
+    }
+
+    static func oauthClient(_ integration: Integration, _ oauth: OAuthApp, publicURL: String) -> OAuthClient {
+        OAuthClient(provider: integration.provider, flavor: oauth.flavor, tenant: oauth.tenant, authority: oauth.authority,
+                    clientID: oauth.clientID, redirectURI: IntegrationRepresentation.callbackURL(integration, publicURL: publicURL))
+    }
+
+    static func encryptionKey(of runner: Runner) throws -> RSAPublicKey? {
+        guard runner.status == .registered, let jwk = runner.encryptionKey?.jwk else { return nil }
+        return try RSAPublicKey(jwk: try JWK(jsonString: jwk))
+    }
+
+    static let invalidLink = PageError(
+        .badRequest, title: "Link expired", heading: "This link can no longer be used",
+        message: "Connect links work once and for 10 minutes. Go back to where you got it and ask for a new one.")
+
+    static func invalidState(_ message: String, restart flowID: String? = nil) -> PageError {
+        PageError(.badRequest, title: "Sign-in not accepted", heading: "This sign-in cannot be completed", message: message,
+                  actions: flowID.map { [Page.Action(label: "Start again", href: "/connect/flows/\($0)/restart")] } ?? [])
+    }
+
+    /// Runs a browser route: a `PageError` becomes its page, anything unexpected a plain 500
+    /// page (details only in the log, by type).
+    func page(_ handler: @escaping @Sendable (Request, BrokerRequestContext) async throws -> Response)
+        -> @Sendable (Request, BrokerRequestContext) async throws -> Response {
+        { request, context in
+            do {
+                return try await handler(request, context)
+            } catch let error as PageError {
+                return error.page.response()
+            } catch {
+                context.logger.error("browser request failed", metadata: ["error.type": "\(type(of: error))"])
+                return Page(status: .internalServerError, title: "Error", heading: "Something went wrong",
+                            message: "The broker could not handle this request. Try again in a moment; if it keeps happening, tell your administrator.").response()
+            }
+        }
+    }
+}
+
+extension Optional {
+    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        guard let value = self else { return nil }
+        return try await transform(value)
+    }
+}

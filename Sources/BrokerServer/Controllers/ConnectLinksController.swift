@@ -1,0 +1,47 @@
+import BrokerCore
+import Foundation
+import Hummingbird
+
+/// `POST /api/v1/connect-links`: the environment service asks for links that let one user
+/// connect one integration in a browser. The ticket in them is single-use and lasts 10 minutes.
+struct ConnectLinksController {
+    let store: any Store
+    let clock: BrokerClock
+    let publicURL: String
+
+    func addRoutes(to group: RouterGroup<EnvironmentServiceContext>) {
+        group.post("connect-links", use: create)
+    }
+
+    struct Links: Encodable {
+        var oauthUrl: String?
+        var patUrl: String?
+        var expiresAt: Date
+    }
+
+    @Sendable func create(_ request: Request, context: EnvironmentServiceContext) async throws -> JSONResponse<Links> {
+        let body = try await request.jsonObject()
+        try body.allowOnly(["user", "integration"])
+        let user = try Validation.user(try body.requiredString("user"))
+        let integrationID = try body.requiredString("integration")
+        guard let integration = try await store.integration(id: integrationID) else { throw APIError.notFound("no such integration") }
+        let links = try await Self.issue(for: user, integration: integration, store: store, now: clock.now, publicURL: publicURL)
+        context.logger.info("connect links issued", metadata: ["integration.id": "\(integration.id)"])
+        return JSONResponse(links, status: .created)
+    }
+
+    /// A fresh ticket and the links that carry it.
+    static func issue(for user: String, integration: Integration, store: any Store, now: Date, publicURL: String) async throws -> Links {
+        let (ticket, hash) = IssuedToken.make(prefix: IssuedToken.connectTicketPrefix)
+        let expiresAt = now.addingTimeInterval(ConnectTicket.lifetime)
+        do {
+            try await store.insertConnectTicket(ConnectTicket(tokenHash: hash, user: user, integrationID: integration.id, expiresAt: expiresAt), now: now)
+        } catch let error as StoreError where error.code == .notFound {
+            throw APIError.notFound("no such integration")
+        }
+        return Links(
+            oauthUrl: integration.oauth == nil ? nil : "\(publicURL)/connect/\(integration.id)?ticket=\(ticket)",
+            patUrl: integration.pat.enabled ? "\(publicURL)/pat/\(integration.id)?ticket=\(ticket)" : nil,
+            expiresAt: expiresAt)
+    }
+}

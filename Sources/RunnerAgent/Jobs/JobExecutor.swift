@@ -1,0 +1,87 @@
+import BrokerCrypto
+import Foundation
+import Logging
+import SCMProviders
+
+/// Runs one job: opens what the broker sealed, talks to the SCM, seals what comes back to this
+/// runner's own key. Returns the result to report; never throws, never logs a secret.
+public struct JobExecutor: Sendable {
+    let keys: RunnerKeys
+    let transport: SCMTransport
+    let logger: Logger
+
+    public init(keys: RunnerKeys, transport: SCMTransport, logger: Logger) {
+        self.keys = keys
+        self.transport = transport
+        self.logger = logger
+    }
+
+    public func execute(_ job: RunnerJob) async -> JobResult {
+        do {
+            switch job.kind {
+            case .oauthExchange: return try await exchange(job)
+            case .revokeConnection: return try await revoke(job)
+            }
+        } catch let failure as OAuthFailure {
+            return .failed(code: failure.code.rawValue, message: failure.message)
+        } catch let error as CryptoError {
+            return .failed(code: "runner_cannot_open",
+                           message: "The runner cannot open what the broker sealed for it (\(error.code)); were its keys replaced without registering again?")
+        } catch {
+            return .failed(code: "runner_error", message: "The runner failed (\(type(of: error))).")
+        }
+    }
+
+    /// Exchanges the authorization code at the SCM's token endpoint, asks the SCM who the user
+    /// is, and seals the tokens with that identity.
+    func exchange(_ job: RunnerJob) async throws -> JobResult {
+        let integration = job.integration
+        guard let oauth = integration.oauth, let sealedCode = job.payload.code, let redirectURI = job.payload.redirectURI,
+              let provider = SCMProvider(rawValue: integration.provider)
+        else { throw OAuthFailure(code: .unexpectedResponse, message: "The broker sent an incomplete exchange job.") }
+        let client = OAuthClient(provider: provider, flavor: oauth.flavor.flatMap(OAuthFlavor.init(rawValue:)), tenant: oauth.tenant,
+                                 authority: oauth.authority, clientID: oauth.clientID, redirectURI: redirectURI)
+        let secret = try JWE.openString(oauth.clientSecret, with: keys.encryption)
+        let code = try JWE.openString(sealedCode, with: keys.encryption)
+        let verifier = try job.payload.codeVerifier.map { try JWE.openString($0, with: keys.encryption) }
+
+        let response = try await transport.send(client.codeExchangeRequest(code: code, codeVerifier: verifier, clientSecret: secret))
+        let grant = try client.parseTokenResponse(response)
+        let identityResponse = try await transport.send(
+            SCMIdentityAPI.whoAmIRequest(provider: provider, apiURL: integration.apiURL, accessToken: grant.accessToken))
+        let identity = try SCMIdentityAPI.parseWhoAmI(provider: provider, identityResponse)
+
+        let now = Date()
+        let expiresAt = grant.expiresIn.map { now.addingTimeInterval(TimeInterval($0)) }
+        let credentials = ConnectionCredentials(accessToken: grant.accessToken, refreshToken: grant.refreshToken, tokenType: grant.tokenType,
+                                                expiresAt: expiresAt, scopes: grant.scopes, scmUser: identity, obtainedAt: now)
+        let sealed = try JWE.seal(Array(try ConnectionCredentials.encoder.encode(credentials)), to: keys.encryption.publicKey)
+        logger.info("connected", metadata: ["job.id": "\(job.id)", "integration.id": "\(integration.id)", "scm.user": "\(identity.username)"])
+        return .connected(SealedConnection(
+            credentials: sealed,
+            scmUser: .init(id: identity.id, username: identity.username, displayName: identity.displayName),
+            scopes: grant.scopes, expiresAt: expiresAt.map { ISO8601DateFormatter().string(from: $0) }))
+    }
+
+    /// Revokes a removed connection's tokens where the provider offers a revocation endpoint.
+    func revoke(_ job: RunnerJob) async throws -> JobResult {
+        let integration = job.integration
+        guard let sealed = job.payload.credentials, let provider = SCMProvider(rawValue: integration.provider) else {
+            throw OAuthFailure(code: .unexpectedResponse, message: "The broker sent an incomplete revocation job.")
+        }
+        let credentials = try ConnectionCredentials.decoder.decode(ConnectionCredentials.self, from: Data(try JWE.open(sealed, with: keys.encryption)))
+        guard let oauth = integration.oauth else { return .succeeded }
+        let client = OAuthClient(provider: provider, flavor: oauth.flavor.flatMap(OAuthFlavor.init(rawValue:)), tenant: oauth.tenant,
+                                 authority: oauth.authority, clientID: oauth.clientID, redirectURI: integration.callbackURL)
+        let secret = try JWE.openString(oauth.clientSecret, with: keys.encryption)
+        for token in [credentials.refreshToken, credentials.accessToken].compactMap({ $0 }) {
+            guard let request = client.revokeRequest(token: token, clientSecret: secret) else { return .succeeded }
+            let response = try await transport.send(request)
+            guard (200..<300).contains(response.status) else {
+                throw OAuthFailure(code: .scmError, message: "The SCM refused to revoke the token (HTTP \(response.status)).")
+            }
+        }
+        logger.info("connection revoked", metadata: ["job.id": "\(job.id)", "integration.id": "\(integration.id)"])
+        return .succeeded
+    }
+}

@@ -1,0 +1,114 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// The runner agent: authenticates with its key, long-polls the broker for jobs, runs them
+/// concurrently (bounded) and reports each result. When the broker is unreachable it
+/// reconnects with jittered backoff. On graceful shutdown it stops polling and finishes the
+/// jobs it holds; a job it cannot finish goes back to the broker's queue when its lease ends.
+public struct RunnerService: Service {
+    public struct Options: Sendable {
+        /// How long one poll is held open by the broker.
+        public var pollWait: Int = 25
+        /// Jobs run at once.
+        public var concurrency: Int = 4
+        public var retryInitial: Duration = .milliseconds(500)
+        public var retryMaximum: Duration = .seconds(15)
+
+        public init() {}
+    }
+
+    let runnerID: String
+    let broker: BrokerClient
+    let tokens: AccessTokenCache
+    let executor: JobExecutor
+    let options: Options
+    let logger: Logger
+
+    public init(runnerID: String, keys: RunnerKeys, broker: BrokerClient, transport: SCMTransport, options: Options = Options(),
+                logger: Logger = Logger(label: "scm-runner")) {
+        self.runnerID = runnerID
+        self.broker = broker
+        self.tokens = AccessTokenCache(client: broker, runnerID: runnerID, keys: keys)
+        self.executor = JobExecutor(keys: keys, transport: transport, logger: logger)
+        self.options = options
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let slots = JobSlots(max(1, options.concurrency))
+        let (jobs, intake) = AsyncStream<RunnerJob>.makeStream()
+        logger.info("runner agent started", metadata: ["runner.id": "\(runnerID)", "broker": "\(broker.brokerURL)"])
+        await withTaskGroup(of: Void.self) { group in
+            // Jobs run outside the poll's cancellation: a shutdown stops polling, not work in hand.
+            group.addTask {
+                await withTaskGroup(of: Void.self) { workers in
+                    for await job in jobs {
+                        workers.addTask {
+                            await self.handle(job)
+                            await slots.release()
+                        }
+                    }
+                }
+            }
+            group.addTask {
+                defer { intake.finish() }
+                try? await cancelWhenGracefulShutdown {
+                    try await self.pollLoop(slots: slots, intake: intake)
+                }
+            }
+        }
+        logger.info("runner agent stopped", metadata: ["runner.id": "\(runnerID)"])
+    }
+
+    private func pollLoop(slots: JobSlots, intake: AsyncStream<RunnerJob>.Continuation) async throws {
+        var backoff = Backoff(initial: options.retryInitial, maximum: options.retryMaximum)
+        while !Task.isCancelled {
+            let free = await slots.available()
+            do {
+                let token = try await tokens.current()
+                let leased = try await broker.pollJobs(accessToken: token, wait: options.pollWait, max: free)
+                backoff.reset()
+                for job in leased {
+                    await slots.take()
+                    intake.yield(job)
+                }
+            } catch is CancellationError {
+                return
+            } catch BrokerClientError.unauthorized {
+                await tokens.invalidate()
+            } catch {
+                let delay = backoff.next()
+                logger.warning("cannot poll the broker; retrying", metadata: ["error": "\(error)", "retry_in": "\(delay)"])
+                try await Task.sleep(for: delay)
+            }
+        }
+    }
+
+    /// Runs a job and reports its result, retrying the report while the broker is unreachable
+    /// (for up to about a lease; after that the job is someone else's).
+    private func handle(_ job: RunnerJob) async {
+        logger.info("job started", metadata: ["job.id": "\(job.id)", "job.kind": "\(job.kind.rawValue)", "job.attempt": "\(job.attempt)"])
+        let result = await executor.execute(job)
+        if case .failed(let code, _) = result {
+            logger.warning("job failed", metadata: ["job.id": "\(job.id)", "error": "\(code)"])
+        }
+        var backoff = Backoff(initial: options.retryInitial, maximum: options.retryMaximum)
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            do {
+                let token = try await tokens.current()
+                let verdict = try await broker.postResult(result, jobID: job.id, accessToken: token)
+                logger.info("job reported", metadata: ["job.id": "\(job.id)", "broker.verdict": "\(verdict)"])
+                return
+            } catch BrokerClientError.unauthorized {
+                await tokens.invalidate()
+            } catch {
+                logger.warning("cannot report a job result; retrying", metadata: ["job.id": "\(job.id)", "error": "\(error)"])
+                try? await Task.sleep(for: backoff.next())
+            }
+        }
+        logger.error("gave up reporting a job result", metadata: ["job.id": "\(job.id)"])
+    }
+}
