@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import ServiceLifecycle
 
 /// A strict, in-process stand-in for the OAuth and "who am I" endpoints of Azure DevOps
 /// (Microsoft Entra ID v2 and legacy Azure DevOps OAuth), GitHub, GitLab and Bitbucket Cloud.
@@ -141,13 +142,15 @@ public final class FakeSCM: Sendable {
     }
 
     let engine: Engine
+    private let serviceGroup: ServiceGroup
     private let serverTask: Task<Void, Never>
     public let host: String
     /// The port the server listens on (the kernel's choice when started with port 0).
     public let port: Int
 
-    private init(engine: Engine, serverTask: Task<Void, Never>, host: String, port: Int) {
+    private init(engine: Engine, serviceGroup: ServiceGroup, serverTask: Task<Void, Never>, host: String, port: Int) {
         self.engine = engine
+        self.serviceGroup = serviceGroup
         self.serverTask = serverTask
         self.host = host
         self.port = port
@@ -175,26 +178,35 @@ public final class FakeSCM: Sendable {
             },
             logger: logger
         )
+        // Our own group, without signal handlers, so that stop() can shut down gracefully.
+        let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
         let failure = Locked<(any Error)?>(nil)
         let task = Task {
             do {
-                try await app.run()
+                try await group.run()
             } catch {
                 failure.withLock { $0 = error }
             }
             portContinuation.finish()
         }
         for await actualPort in ports {
-            return FakeSCM(engine: engine, serverTask: task, host: host, port: actualPort)
+            return FakeSCM(engine: engine, serviceGroup: group, serverTask: task, host: host, port: actualPort)
         }
         await task.value
         throw failure.withLock { $0 } ?? StartError.serverDidNotStart
     }
 
-    /// Stops the server and waits until it has closed. Safe to call twice.
+    /// Stops the server (gracefully: idle keep-alive connections are closed) and waits until
+    /// it has. Cancels it after 5 s if a client holds a request open. Safe to call twice.
     public func stop() async {
-        serverTask.cancel()
+        await serviceGroup.triggerGracefulShutdown()
+        let task = serverTask
+        let deadline = Task {
+            try? await Task.sleep(for: .seconds(5))
+            task.cancel()
+        }
         await serverTask.value
+        deadline.cancel()
     }
 
     /// `http://host:port`, no trailing slash.

@@ -51,9 +51,9 @@ struct FakeSCMCommand: AsyncParsableCommand {
             app.redirectURIs = redirectURIs
             fake.register(app)
         }
-        print(summary(fake))
+        output(summary(fake))
         await waitForTermination()
-        print("fake-scm: stopping")
+        output("fake-scm: stopping")
         await fake.stop()
     }
 
@@ -106,6 +106,11 @@ struct FakeSCMCommand: AsyncParsableCommand {
         return lines.joined(separator: "\n")
     }
 
+    /// Unbuffered, so the summary shows at once even when piped.
+    func output(_ text: String) {
+        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+    }
+
     /// Returns on SIGINT or SIGTERM.
     func waitForTermination() async {
         let (signals, continuation) = AsyncStream.makeStream(of: Int32.self)
@@ -122,16 +127,10 @@ struct FakeSCMCommand: AsyncParsableCommand {
     }
 }
 
-// main.swift cannot use @main, and a bare `FakeSCMCommand.main()` here resolves to the
-// synchronous entry point: parse and run explicitly.
-do {
-    var command = try FakeSCMCommand.parseAsRoot()
-    print("DEBUG", type(of: command), command is any AsyncParsableCommand)
-    if var asyncCommand = command as? any AsyncParsableCommand {
-        try await asyncCommand.run()
-    } else {
-        try command.run()
-    }
-} catch {
-    FakeSCMCommand.exit(withError: error)
+// main.swift cannot use @main, and top-level code resolves `FakeSCMCommand.main()` to the
+// synchronous entry point: call it from an async function, where the async one wins.
+func runFakeSCM() async {
+    await FakeSCMCommand.main()
 }
+
+await runFakeSCM()

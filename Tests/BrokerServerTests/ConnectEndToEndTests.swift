@@ -1,0 +1,112 @@
+import BrokerCrypto
+import FakeSCM
+import Foundation
+import RunnerAgent
+import Testing
+
+/// The whole connect flow over real loopback HTTP: a browser with a cookie jar, the broker,
+/// the real runner agent and the strict fake SCM.
+@Suite("Connect flow end to end", .serialized)
+struct ConnectEndToEndTests {
+    struct Flavor: CustomTestStringConvertible, Sendable {
+        var kind: FakeSCM.Kind
+        var displayName: String
+        var testDescription: String { kind.rawValue }
+    }
+
+    static let flavors = [
+        Flavor(kind: .entra, displayName: "Azure DevOps"),
+        Flavor(kind: .legacy, displayName: "Azure DevOps"),
+        Flavor(kind: .github, displayName: "GitHub"),
+        Flavor(kind: .gitlab, displayName: "GitLab"),
+        Flavor(kind: .bitbucket, displayName: "Bitbucket"),
+    ]
+
+    @Test(arguments: flavors)
+    func aUserConnectsAndOnlyTheRunnerCanOpenTheTokens(_ flavor: Flavor) async throws {
+        let stack = try await LiveStack.start()
+        let browser = TestBrowser()
+        let runner = try await stack.registerRunner()
+        let integrationID = try await stack.integration(flavor.kind, runner: runner)
+        let agent = stack.startAgent(runner)
+
+        let page = try await stack.beginConnect(browser, integrationID: integrationID)
+        #expect(page.status == 200, "\(page.text)")
+        #expect(page.visited.count == 3, "connect link → SCM authorize → broker callback")
+        #expect(page.visited[1].hasPrefix(stack.fake.authority(flavor.kind)))
+        #expect(page.url.hasPrefix(stack.publicURL + "/oauth/callback/\(integrationID)?"))
+        #expect(page.text.contains("Connecting to \(flavor.displayName)") || page.text.contains("Waiting for runner eu-1"))
+
+        let flowURL = try stack.flowURL(in: page)
+        let final = try await stack.waitForFlow(browser, flowURL: flowURL)
+        #expect(final["status"] as? String == "connected", "\(final)")
+        let done = try await browser.get(flowURL)
+        #expect(done.text.contains("\(flavor.displayName) is now connected"))
+        #expect(done.text.contains("You can close this window"))
+
+        let connections = try await stack.connections()
+        #expect(connections.count == 1)
+        let scmUser = connections.first?["scm_user"] as? [String: Any]
+        #expect(scmUser?["username"] as? String != nil)
+        #expect(connections.first?["kind"] as? String == "oauth")
+        #expect(connections.first?["integration"] as? String == integrationID)
+
+        // What the broker stored opens with the runner's key only, and holds a live token.
+        let stored = try #require(try await stack.broker.store.connections(user: "alice").first)
+        let credentials = try JSONSerialization.jsonObject(with: Data(try JWE.open(stored.credentials.jwe, with: runner.keys.encryption))) as? [String: Any]
+        let accessToken = try #require(credentials?["access_token"] as? String)
+        #expect(stack.fake.isActive(accessToken: accessToken))
+        let refreshToken = credentials?["refresh_token"] as? String
+        if flavor.kind != .github { #expect(refreshToken != nil) }
+        #expect(throws: CryptoError.self) { try JWE.open(stored.credentials.jwe, with: try Fixtures.runnerKeys().encryption) }
+
+        // Nothing secret reached the broker's database, logs or responses.
+        let database = String(decoding: try await stack.broker.databaseBytes(), as: UTF8.self)
+        for secret in [accessToken, refreshToken, "registered-client-secret"].compactMap({ $0 }) {
+            #expect(!database.contains(secret))
+            #expect(!stack.broker.log.text.contains(secret))
+            #expect(!stack.broker.responseBodies.contains(secret))
+            #expect(!stack.runnerLog.text.contains(secret))
+        }
+        let callbackCode = try #require(URLComponents(string: page.url)?.queryItems?.first { $0.name == "code" }?.value)
+        #expect(!stack.broker.log.text.contains(callbackCode))
+        #expect(!database.contains(callbackCode))
+
+        agent.cancel()
+        try await browser.shutdown()
+        try await stack.stop()
+    }
+
+    @Test func aSecondBrowserCannotCompleteAFlowStartedByTheFirst() async throws {
+        let stack = try await LiveStack.start()
+        let first = TestBrowser()
+        let second = TestBrowser()
+        let runner = try await stack.registerRunner()
+        let integrationID = try await stack.integration(.entra, runner: runner)
+
+        // The first browser goes to the SCM; its callback URL is carried off to a second browser.
+        let links = try await stack.connectLinks(integrationID: integrationID)
+        let authorize = try await first.get(try #require(links["oauth_url"] as? String), redirects: 1)
+        #expect(authorize.status == 302)
+        let callbackURL = try #require(authorize.location)
+        #expect(callbackURL.hasPrefix(stack.publicURL + "/oauth/callback/"))
+        let stolen = try await second.get(callbackURL)
+        #expect(stolen.status == 400)
+        #expect(stolen.text.contains("started in another browser"))
+        let agent = stack.startAgent(runner)
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(stack.fake.stats.codeRedemptions == 0, "no exchange was queued for the second browser")
+
+        // The browser that started it completes it.
+        let page = try await first.get(callbackURL)
+        #expect(page.status == 200)
+        let final = try await stack.waitForFlow(first, flowURL: try stack.flowURL(in: page))
+        #expect(final["status"] as? String == "connected")
+        #expect(try await second.get(try stack.flowURL(in: page), accept: "application/json").status == 404)
+        agent.cancel()
+
+        try await first.shutdown()
+        try await second.shutdown()
+        try await stack.stop()
+    }
+}
