@@ -1,5 +1,4 @@
 import Foundation
-import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
@@ -34,7 +33,9 @@ final class Engine: Sendable {
 
         var fields = HTTPFields()
         for (name, value) in answer.headers {
-            if let name = HTTPField.Name(name) { fields.append(HTTPField(name: name, value: value)) }
+            // HTTPFields.Element is HTTPField; spelled so to avoid importing HTTPTypes, which
+            // is not a declared dependency of this target.
+            if let name = HTTPFields.Element.Name(name) { fields.append(HTTPFields.Element(name: name, value: value)) }
         }
         let body = method == "HEAD" ? ByteBuffer() : ByteBuffer(string: answer.body)
         if method == "HEAD" {

@@ -110,3 +110,52 @@ struct ConnectEndToEndTests {
         try await stack.stop()
     }
 }
+
+@Suite("Connections end to end", .serialized)
+struct ConnectionLifecycleEndToEndTests {
+    /// Connects alice once through the browser; returns the access token the runner sealed.
+    static func connect(_ stack: LiveStack, _ browser: TestBrowser, integrationID: String, runner: TestRunner) async throws -> String {
+        let page = try await stack.beginConnect(browser, integrationID: integrationID)
+        let final = try await stack.waitForFlow(browser, flowURL: try stack.flowURL(in: page))
+        #expect(final["status"] as? String == "connected", "\(final)")
+        let stored = try #require(try await stack.broker.store.connections(user: "alice").first)
+        let credentials = try JSONSerialization.jsonObject(with: Data(try JWE.open(stored.credentials.jwe, with: runner.keys.encryption))) as? [String: Any]
+        return try #require(credentials?["access_token"] as? String)
+    }
+
+    @Test func reconnectingReplacesTheConnectionAndDeletingRevokesTheTokensAtTheSCM() async throws {
+        let stack = try await LiveStack.start()
+        let browser = TestBrowser()
+        let runner = try await stack.registerRunner()
+        let integrationID = try await stack.integration(.gitlab, runner: runner)
+        let agent = stack.startAgent(runner)
+
+        let firstToken = try await Self.connect(stack, browser, integrationID: integrationID, runner: runner)
+        let secondToken = try await Self.connect(stack, browser, integrationID: integrationID, runner: runner)
+        #expect(firstToken != secondToken)
+        let connections = try await stack.connections()
+        #expect(connections.count == 1, "a second connect replaces the first")
+        try await Self.eventually { !stack.fake.isActive(accessToken: firstToken) }
+        #expect(stack.fake.isActive(accessToken: secondToken))
+
+        let id = try #require(connections.first?["id"] as? String)
+        let (status, _) = try await stack.apiResponse(.DELETE, "/api/v1/users/alice/connections/\(id)", token: stack.serviceToken)
+        #expect(status == 204)
+        #expect(try await stack.connections().isEmpty)
+        try await Self.eventually { !stack.fake.isActive(accessToken: secondToken) }
+        #expect(stack.fake.stats.revocations >= 2)
+
+        agent.cancel()
+        try await browser.shutdown()
+        try await stack.stop()
+    }
+
+    static func eventually(_ condition: @Sendable () -> Bool, timeout: Duration = .seconds(10)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if condition() { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        Issue.record("condition not met within \(timeout)")
+    }
+}
