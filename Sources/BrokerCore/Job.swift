@@ -1,4 +1,5 @@
 import Foundation
+import SCMProviders
 
 /// Work the broker hands to a runner, because only the runner can open the secrets it needs.
 /// A job is leased to one runner process at a time; a lease that runs out puts it back in
@@ -66,8 +67,11 @@ public enum JobCompletion: Sendable, Equatable {
 
 extension Job {
     /// The job that revokes `connection`'s tokens at the SCM after the broker dropped them.
-    public static func revocation(of connection: Connection, id: String, now: Date) -> Job {
-        let payload = RevocationPayload(connectionID: connection.id, user: connection.user, credentials: connection.credentials.jwe)
+    /// `integration` is given when the integration is being deleted with the connection: the
+    /// runner then learns from the job how to reach the SCM.
+    public static func revocation(of connection: Connection, id: String, now: Date, deletedIntegration integration: Integration? = nil) -> Job {
+        let payload = RevocationPayload(connectionID: connection.id, user: connection.user, credentials: connection.credentials.jwe,
+                                        integration: integration.map(IntegrationSnapshot.init))
         let json = (try? JSONEncoder().encode(payload)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
         return Job(id: id, runnerID: connection.runnerID, kind: .revokeConnection, integrationID: connection.integrationID,
                    payload: json, createdAt: now)
@@ -79,15 +83,60 @@ public struct RevocationPayload: Codable, Sendable, Equatable {
     public var connectionID: String
     public var user: String
     public var credentials: String
+    public var integration: IntegrationSnapshot?
 
     enum CodingKeys: String, CodingKey {
         case connectionID = "connection_id"
-        case user, credentials
+        case user, credentials, integration
     }
 
-    public init(connectionID: String, user: String, credentials: String) {
+    public init(connectionID: String, user: String, credentials: String, integration: IntegrationSnapshot? = nil) {
         self.connectionID = connectionID
         self.user = user
         self.credentials = credentials
+        self.integration = integration
+    }
+}
+
+/// What a runner needs of a deleted integration to revoke its connections' tokens.
+public struct IntegrationSnapshot: Codable, Sendable, Equatable {
+    public var id: String
+    public var runnerID: String
+    public var name: String
+    public var provider: String
+    public var url: String
+    public var apiURL: String?
+    public var oauthFlavor: String?
+    public var oauthTenant: String?
+    public var oauthAuthority: String?
+    public var oauthClientID: String?
+    public var oauthClientSecret: String?
+    public var oauthClientSecretKeyID: String?
+
+    public init(_ integration: Integration) {
+        id = integration.id
+        runnerID = integration.runnerID
+        name = integration.name
+        provider = integration.provider.rawValue
+        url = integration.url
+        apiURL = integration.apiURL
+        oauthFlavor = integration.oauth?.flavor?.rawValue
+        oauthTenant = integration.oauth?.tenant
+        oauthAuthority = integration.oauth?.authority
+        oauthClientID = integration.oauth?.clientID
+        oauthClientSecret = integration.oauth?.clientSecret.jwe
+        oauthClientSecretKeyID = integration.oauth?.clientSecret.keyID
+    }
+
+    /// The integration as it was, for building the runner's view of it.
+    public func integration(at date: Date) -> Integration? {
+        guard let provider = SCMProvider(rawValue: provider) else { return nil }
+        var oauth: OAuthApp?
+        if let authority = oauthAuthority, let clientID = oauthClientID, let secret = oauthClientSecret, let keyID = oauthClientSecretKeyID {
+            oauth = OAuthApp(flavor: oauthFlavor.flatMap(OAuthFlavor.init(rawValue:)), tenant: oauthTenant, authority: authority,
+                             clientID: clientID, clientSecret: SealedSecret(jwe: secret, keyID: keyID, updatedAt: date))
+        }
+        return Integration(id: id, runnerID: runnerID, name: name, provider: provider, url: url, apiURL: apiURL, oauth: oauth,
+                           pat: PATSettings(enabled: false), labels: [], description: "", createdAt: date, updatedAt: date)
     }
 }

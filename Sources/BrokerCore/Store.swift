@@ -40,7 +40,10 @@ public protocol Store: ConnectStore {
     /// (`updatedAt == expectedUpdatedAt`): `notFound` when it is gone, `conflict` when another
     /// update came first, so concurrent PATCHes cannot silently undo a secret rotation.
     func updateIntegration(_ integration: Integration, expectedUpdatedAt: Date) async throws
-    func deleteIntegration(id: String) async throws -> Bool
+    /// Deletes an integration and what belongs to it: its connections (queueing the revocation of
+    /// their tokens, with what the runner needs of the integration in the job), flows and tickets;
+    /// exchanges still queued for it are withdrawn.
+    func deleteIntegration(id: String, now: Date) async throws -> Bool
 }
 
 /// The browser connect flow, jobs and connections.

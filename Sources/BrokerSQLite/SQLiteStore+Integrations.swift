@@ -46,8 +46,21 @@ extension SQLiteStore {
         }
     }
 
-    public func deleteIntegration(id: String) async throws -> Bool {
+    /// Deletes the integration with its connections, flows and tickets. The connections' tokens
+    /// are revoked by the runner (the jobs carry what it needs of the integration); exchanges
+    /// still queued for it are withdrawn.
+    public func deleteIntegration(id: String, now: Date) async throws -> Bool {
         try await write { db in
+            guard let integration = try Row.fetchOne(db, sql: "SELECT * FROM integrations WHERE id = ?", arguments: [id]).flatMap(Self.integration)
+            else { return false }
+            let connections = try Row.fetchAll(db, sql: "SELECT * FROM connections WHERE integration_id = ?", arguments: [id]).compactMap(Self.connection)
+            for connection in connections {
+                try Self.insert(Job.revocation(of: connection, id: UUID().uuidString.lowercased(), now: now, deletedIntegration: integration), db)
+            }
+            try db.execute(sql: """
+                UPDATE jobs SET status = 'cancelled', payload = '{}', completed_at = ?
+                WHERE integration_id = ? AND kind = 'oauth_exchange' AND status IN ('queued', 'leased')
+                """, arguments: [now.timeIntervalSince1970, id])
             try db.execute(sql: "DELETE FROM integrations WHERE id = ?", arguments: [id])
             return db.changesCount == 1
         }
@@ -65,7 +78,7 @@ extension SQLiteStore {
         ]
     }
 
-    private static func integration(_ row: Row) -> Integration? {
+    static func integration(_ row: Row) -> Integration? {
         guard let provider = SCMProvider(rawValue: row["provider"]) else { return nil }
         var oauth: OAuthApp?
         if let clientID: String = row["oauth_client_id"], let jwe: String = row["oauth_client_secret_jwe"] {

@@ -14,6 +14,7 @@ extension SQLiteStore {
     public func leaseJobs(runnerID: String, limit: Int, leaseDuration: TimeInterval, now: Date) async throws -> [Job] {
         try await write { db in
             let time = now.timeIntervalSince1970
+            try Self.prune(runnerID: runnerID, now: time, db)
             // Jobs whose lease ran out too often are given up, so one poisonous job cannot
             // crash-loop its runner forever.
             let exhausted = try Row.fetchAll(db, sql: """
@@ -53,10 +54,14 @@ extension SQLiteStore {
                 .flatMap(Self.job)
             else { return .notFound }
             guard job.status == .queued || job.status == .leased else { return .duplicate }
-            try db.execute(sql: "UPDATE jobs SET status = 'completed', completed_at = ?, lease_expires_at = NULL WHERE id = ?",
+            // A finished job keeps no sealed material: it has served its purpose.
+            try db.execute(sql: "UPDATE jobs SET status = 'completed', payload = '{}', completed_at = ?, lease_expires_at = NULL WHERE id = ?",
                            arguments: [now.timeIntervalSince1970, id])
             switch outcome {
             case .connected(let connection):
+                // The integration may have been deleted while the runner worked: drop the result.
+                guard try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM integrations WHERE id = ?)", arguments: [connection.integrationID]) == true
+                else { return .applied }
                 try Self.replaceConnection(connection, now: now, db)
                 if let flowID = job.flowID {
                     try db.execute(sql: """
@@ -72,6 +77,15 @@ extension SQLiteStore {
             }
             return .applied
         }
+    }
+
+    /// Forgets finished jobs after a day. A withdrawn exchange keeps its sealed code only while
+    /// a retry could still use it (10 minutes).
+    static func prune(runnerID: String, now: Double, _ db: Database) throws {
+        try db.execute(sql: "DELETE FROM jobs WHERE runner_id = ? AND status IN ('completed', 'cancelled') AND completed_at < ?",
+                       arguments: [runnerID, now - 86_400])
+        try db.execute(sql: "UPDATE jobs SET payload = '{}' WHERE runner_id = ? AND status = 'cancelled' AND completed_at < ? AND payload != '{}'",
+                       arguments: [runnerID, now - ConnectFlow.lifetime])
     }
 
     static func insert(_ job: Job, _ db: Database) throws {

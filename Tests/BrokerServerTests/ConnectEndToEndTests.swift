@@ -150,6 +150,24 @@ struct ConnectionLifecycleEndToEndTests {
         try await stack.stop()
     }
 
+    @Test func deletingTheIntegrationRevokesItsConnectionsTokens() async throws {
+        let stack = try await LiveStack.start()
+        let browser = TestBrowser()
+        let runner = try await stack.registerRunner()
+        let integrationID = try await stack.integration(.gitlab, runner: runner)
+        let agent = stack.startAgent(runner)
+        let token = try await Self.connect(stack, browser, integrationID: integrationID, runner: runner)
+        #expect(stack.fake.isActive(accessToken: token))
+
+        let (status, _) = try await stack.apiResponse(.DELETE, "/api/v1/integrations/\(integrationID)")
+        #expect(status == 204)
+        #expect(try await stack.connections().isEmpty)
+        try await Self.eventually { !stack.fake.isActive(accessToken: token) }
+        agent.cancel()
+        try await browser.shutdown()
+        try await stack.stop()
+    }
+
     static func eventually(_ condition: @Sendable () -> Bool, timeout: Duration = .seconds(10)) async throws {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {

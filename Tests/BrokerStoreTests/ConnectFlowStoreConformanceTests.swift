@@ -100,7 +100,7 @@ struct ConnectFlowStoreConformanceTests {
         #expect(error?.code == .notFound)
 
         // Same for an integration deleted in the meantime.
-        #expect(try await store.deleteIntegration(id: integration.id))
+        #expect(try await store.deleteIntegration(id: integration.id, now: Sample.now))
         let late = Sample.ticket(for: integration)
         let lateError = await #expect(throws: StoreError.self) { try await store.insertConnectTicket(late, now: Sample.now) }
         #expect(lateError?.code == .notFound)

@@ -135,7 +135,7 @@ struct ConnectionStoreConformanceTests {
         let keptFlow = try await Sample.startedFlow(in: store, integration: kept, user: "alice")
         let keptConnection = try await Sample.connect(in: store, integration: kept, user: "bob")
 
-        #expect(try await store.deleteIntegration(id: integration.id))
+        #expect(try await store.deleteIntegration(id: integration.id, now: Sample.now))
         #expect(try await store.connection(id: connection.id) == nil)
         #expect(try await store.connections(user: "bob") == [keptConnection])
         #expect(try await store.flow(id: started.id) == nil)
@@ -147,5 +147,70 @@ struct ConnectionStoreConformanceTests {
         #expect(try await store.connection(id: keptConnection.id) == keptConnection)
         let fromKeptTicket = try await store.startFlow(ticketHash: keptTicket.tokenHash, flow: Sample.flow(for: kept), now: Sample.now)
         #expect(fromKeptTicket?.user == "dave")
+    }
+
+    // MARK: Deleting an integration revokes, withdraws and forgets
+
+    @Test(arguments: StoreFixture.allCases)
+    func deletingAnIntegrationQueuesTheRevocationOfItsConnectionsWithWhatTheRunnerNeeds(_ fixture: StoreFixture) async throws {
+        let store = try fixture.make()
+        let (runner, integration) = try await Sample.connectable(in: store)
+        let connection = try await Sample.connect(in: store, integration: integration, user: "bob", credentials: "jwe.bob.credentials")
+        let (_, pending) = try await Sample.exchangingFlow(in: store, integration: integration, user: "alice")
+
+        #expect(try await store.deleteIntegration(id: integration.id, now: Sample.now))
+        let queued = try await Sample.drain(store, runnerID: runner.id, at: Sample.now.addingTimeInterval(60))
+        #expect(queued.map(\.kind) == [.revokeConnection], "the pending exchange was withdrawn; only the revocation is left")
+        let payload = try Sample.revocation(try #require(queued.first))
+        #expect(payload.connectionID == connection.id)
+        #expect(payload.credentials == "jwe.bob.credentials")
+        let snapshot = try #require(payload.integration?.integration(at: Sample.now))
+        #expect(snapshot.id == integration.id)
+        #expect(snapshot.provider == integration.provider)
+        #expect(snapshot.oauth?.clientID == integration.oauth?.clientID)
+        #expect(snapshot.oauth?.clientSecret.jwe == integration.oauth?.clientSecret.jwe)
+        #expect(snapshot.oauth?.authority == integration.oauth?.authority)
+        let withdrawn = try await store.job(id: pending.id)
+        #expect(withdrawn?.status == .cancelled)
+        #expect(withdrawn?.payload == "{}", "the withdrawn exchange keeps no sealed code")
+    }
+
+    @Test(arguments: StoreFixture.allCases)
+    func aResultForADeletedIntegrationStoresNoConnection(_ fixture: StoreFixture) async throws {
+        let store = try fixture.make()
+        let (runner, integration) = try await Sample.connectable(in: store)
+        let (_, job) = try await Sample.exchangingFlow(in: store, integration: integration, user: "alice")
+        let leased = try await Sample.drain(store, runnerID: runner.id, at: Sample.now)
+        #expect(leased.map(\.id) == [job.id])
+        // The runner holds the job while the admin deletes the integration.
+        try await store.enqueueJob(Sample.job(runnerID: runner.id, integrationID: integration.id))
+        #expect(try await store.deleteIntegration(id: integration.id, now: Sample.now))
+        let connection = Sample.connection(for: integration, user: "alice")
+        let completion = try await store.completeJob(id: job.id, runnerID: runner.id, outcome: .connected(connection), now: Sample.now)
+        #expect(completion == .duplicate || completion == .applied)
+        #expect(try await store.connection(id: connection.id) == nil)
+        #expect(try await store.connections(user: "alice").isEmpty)
+    }
+
+    @Test(arguments: StoreFixture.allCases)
+    func finishedJobsKeepNoSealedMaterialAndAreForgottenAfterADay(_ fixture: StoreFixture) async throws {
+        let store = try fixture.make()
+        let (runner, integration) = try await Sample.connectable(in: store)
+        let (_, job) = try await Sample.exchangingFlow(in: store, integration: integration, user: "alice")
+        _ = try await Sample.drain(store, runnerID: runner.id, at: Sample.now)
+        #expect(try await store.completeJob(id: job.id, runnerID: runner.id, outcome: .failed(.init(code: "invalid_grant", message: "")),
+                                            now: Sample.now) == .applied)
+        #expect(try await store.job(id: job.id)?.payload == "{}")
+
+        // A withdrawn exchange keeps its sealed code for a retry, for 10 minutes only.
+        let (offlineFlow, offline) = try await Sample.exchangingFlow(in: store, integration: integration, user: "bob")
+        #expect(try await store.abandonUnclaimedExchange(flowID: offlineFlow.id, failure: .init(code: "runner_offline", message: ""), now: Sample.now))
+        #expect(try await store.job(id: offline.id)?.payload != "{}")
+        _ = try await Sample.drain(store, runnerID: runner.id, at: Sample.now.addingTimeInterval(ConnectFlow.lifetime + 1))
+        #expect(try await store.job(id: offline.id)?.payload == "{}")
+
+        _ = try await Sample.drain(store, runnerID: runner.id, at: Sample.now.addingTimeInterval(86_401))
+        #expect(try await store.job(id: job.id) == nil)
+        #expect(try await store.job(id: offline.id) == nil)
     }
 }

@@ -59,9 +59,9 @@ struct IntegrationStoreConformanceTests {
         try await store.updateIntegration(integration, expectedUpdatedAt: Sample.now.addingTimeInterval(5))
         #expect(try await store.integration(id: integration.id)?.oauth == nil)
 
-        #expect(try await store.deleteIntegration(id: integration.id))
+        #expect(try await store.deleteIntegration(id: integration.id, now: Sample.now))
         #expect(try await store.integration(id: integration.id) == nil)
-        #expect(try await store.deleteIntegration(id: integration.id) == false)
+        #expect(try await store.deleteIntegration(id: integration.id, now: Sample.now) == false)
         await #expect(throws: StoreError(.notFound, "no such integration")) {
             try await store.updateIntegration(integration, expectedUpdatedAt: Sample.now.addingTimeInterval(6))
         }

@@ -115,7 +115,7 @@ struct IntegrationsController {
 
     @Sendable func delete(_ request: Request, context: AdminContext) async throws -> Response {
         let id = try context.parameters.require("id")
-        guard try await store.deleteIntegration(id: id) else { throw APIError.notFound("no such integration") }
+        guard try await store.deleteIntegration(id: id, now: clock.now) else { throw APIError.notFound("no such integration") }
         context.logger.info("integration deleted", metadata: ["integration.id": "\(id)"])
         return Response(status: .noContent)
     }

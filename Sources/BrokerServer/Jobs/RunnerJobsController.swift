@@ -29,7 +29,7 @@ struct RunnerJobsController {
             if !jobs.isEmpty {
                 var representations: [RunnerJobRepresentation] = []
                 for job in jobs {
-                    guard let integration = try await store.integration(id: job.integrationID) else {
+                    guard let integration = try await integration(for: job) else {
                         // The integration was deleted with the job in the queue: nothing to do.
                         _ = try await store.completeJob(id: job.id, runnerID: job.runnerID, outcome: .failed(
                             FlowFailure(code: "integration_deleted", message: "The integration was removed.")), now: clock.now)
@@ -61,6 +61,15 @@ struct RunnerJobsController {
         case .notFound:
             throw APIError.notFound("no such job")
         }
+    }
+
+    /// The job's integration, or for a revocation of a deleted one, the integration as it was.
+    private func integration(for job: Job) async throws -> Integration? {
+        if let integration = try await store.integration(id: job.integrationID) { return integration }
+        guard job.kind == .revokeConnection,
+              let payload = try? JSONDecoder().decode(RevocationPayload.self, from: Data(job.payload.utf8))
+        else { return nil }
+        return payload.integration?.integration(at: job.createdAt)
     }
 
     private static func number(_ request: Request, _ name: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
