@@ -126,7 +126,8 @@ struct ConnectFlowRouterTests {
             let state = try #require(query["state"])
             let page = try await Self.callback(api, setup, query: "code=planted-auth-code-123&state=\(state)", cookie: cookie)
             #expect(page.status == .ok)
-            #expect(page.text.contains("Waiting for runner eu-1"))
+            // The runner took a token a moment ago, so it counts as polling.
+            #expect(page.text.contains("Connecting to Azure DevOps…"))
             #expect(page.headers[.init("Referrer-Policy")!] == "no-referrer")
             #expect(page.headers[.contentSecurityPolicy]?.contains("default-src 'none'") == true)
 
@@ -298,11 +299,16 @@ struct ConnectFlowRouterTests {
             let (query, cookie, _) = try await Self.start(api, setup)
             let page = try await Self.callback(api, setup, query: "code=c&state=\(query["state"]!)", cookie: cookie)
             let flowPath = try #require(page.text.range(of: #"/connect/flows/[0-9a-f-]{36}"#, options: .regularExpression).map { String(page.text[$0]) })
+            let polling = try await api.request(.get, flowPath, bearer: nil, headers: [.cookie: cookie])
+            #expect(polling["waiting_for_runner"] as? Bool == false, "the runner took a token a moment ago")
+            broker.clock.advance(by: 11)
             let waiting = try await api.request(.get, flowPath, bearer: nil, headers: [.cookie: cookie])
             #expect(waiting.string("status") == "pending")
             #expect(waiting["waiting_for_runner"] as? Bool == true)
+            let waitingPage = try await api.request(.get, flowPath, bearer: nil, headers: [.cookie: cookie, .accept: "text/html"])
+            #expect(waitingPage.text.contains("Waiting for runner eu-1…"))
 
-            broker.clock.advance(by: 61)
+            broker.clock.advance(by: 50)
             let offline = try await api.request(.get, flowPath, bearer: nil, headers: [.cookie: cookie])
             #expect(offline.string("status") == "failed")
             #expect((offline["error"] as? [String: Any])?["code"] as? String == "runner_offline")

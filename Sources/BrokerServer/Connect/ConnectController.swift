@@ -185,13 +185,18 @@ struct ConnectController {
     // MARK: Rendering
 
     private func status(of flow: ConnectFlow, integration: Integration) async throws -> FlowStatus {
-        let runnerName = try await store.runner(id: flow.runnerID)?.name ?? "unknown"
-        var status = FlowStatus(id: flow.id, status: "pending", provider: integration.provider.displayName, runner: runnerName, waitingForRunner: false)
+        let runner = try await store.runner(id: flow.runnerID)
+        var status = FlowStatus(id: flow.id, status: "pending", provider: integration.provider.displayName, runner: runner?.name ?? "unknown",
+                                waitingForRunner: false)
         switch flow.status {
         case .started:
             break
         case .exchanging:
-            status.waitingForRunner = try await flow.jobID.asyncMap { try await store.job(id: $0) }??.status == .queued
+            // Waiting for the runner: nobody picked the job up, and the runner has not polled
+            // lately (a polling runner touches its record every second while its poll is held).
+            let queued = try await flow.jobID.asyncMap { try await store.job(id: $0) }??.status == .queued
+            let seenLately = runner?.lastSeenAt.map { clock.now.timeIntervalSince($0) < Self.runnerPresenceWindow } ?? false
+            status.waitingForRunner = queued && !seenLately
         case .connected:
             status.status = "connected"
             status.scmUser = try await flow.connectionID.asyncMap { try await store.connection(id: $0) }??.scmUser
@@ -252,6 +257,9 @@ struct ConnectController {
         guard runner.status == .registered, let jwk = runner.encryptionKey?.jwk else { return nil }
         return try RSAPublicKey(jwk: try JWK(jsonString: jwk))
     }
+
+    /// A runner seen this recently is polling, so a queued job is about to be picked up.
+    static let runnerPresenceWindow: TimeInterval = 10
 
     static let invalidLink = PageError(
         .badRequest, title: "Link expired", heading: "This link can no longer be used",
