@@ -69,7 +69,8 @@ public protocol ConnectStore: Sendable {
     /// Fails an `exchanging` flow whose job no runner has picked up, and cancels the job, so a
     /// runner that comes back later does not use the code. False when the job was leased.
     func abandonUnclaimedExchange(flowID: String, failure: FlowFailure, now: Date) async throws -> Bool
-    /// Queues a new exchange job for a flow that failed with `failureCode`. False otherwise.
+    /// Queues a new exchange job for a flow that failed with `failureCode`, restarting the wait
+    /// for the runner (`callbackAt` becomes `now`). False otherwise.
     func retryExchange(flowID: String, failureCode: String, job: Job, now: Date) async throws -> Bool
 
     // MARK: Jobs

@@ -67,9 +67,9 @@ extension SQLiteStore {
         try await write { db in
             try db.execute(sql: """
                 UPDATE connect_flows SET status = 'exchanging', job_id = ?, failure_code = NULL, failure_message = NULL,
-                    completed_at = NULL
+                    completed_at = NULL, callback_at = ?
                 WHERE id = ? AND status = 'failed' AND failure_code = ?
-                """, arguments: [job.id, flowID, failureCode])
+                """, arguments: [job.id, now.timeIntervalSince1970, flowID, failureCode])
             guard db.changesCount == 1 else { return false }
             try Self.insert(job, db)
             return true

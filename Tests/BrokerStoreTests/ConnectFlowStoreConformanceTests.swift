@@ -323,6 +323,7 @@ struct ConnectFlowStoreConformanceTests {
         #expect(retried.status == .exchanging)
         #expect(retried.jobID == retry.id)
         #expect(retried.failure == nil)
+        #expect(retried.callbackAt == Sample.now.addingTimeInterval(41), "the wait for the runner starts again")
         #expect(try await store.job(id: first.id)?.status == .cancelled)
 
         // Not twice: the flow is exchanging again.

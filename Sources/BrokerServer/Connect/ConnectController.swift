@@ -152,7 +152,8 @@ struct ConnectController {
         }
         let now = clock.now
         guard flow.status == .failed, flow.failure?.code == "runner_offline", let jobID = flow.jobID,
-              let callbackAt = flow.callbackAt, now.timeIntervalSince(callbackAt) < ConnectFlow.lifetime,
+              // An authorization code lives minutes; past the flow's lifetime a retry cannot work.
+              now.timeIntervalSince(flow.createdAt) < ConnectFlow.lifetime,
               let previous = try await store.job(id: jobID)
         else { throw APIError(.conflict, code: "not_retryable", "only a flow whose runner was offline can be retried, within 10 minutes") }
         let job = Job(id: UUID().uuidString.lowercased(), runnerID: flow.runnerID, kind: .oauthExchange, integrationID: flow.integrationID,
