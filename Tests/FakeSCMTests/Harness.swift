@@ -93,7 +93,11 @@ struct Harness: Sendable {
 
     static func run(_ body: @Sendable (Harness) async throws -> Void) async throws {
         let fake = try await FakeSCM.start()
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
+        // Enough connections for the concurrency test, and patience for a loaded 2-core CI machine.
+        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 32)
+        configuration.timeout = .init(connect: .seconds(60), read: .seconds(60))
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         for app in [Apps.entra, Apps.legacy, Apps.github, Apps.githubClassic, Apps.gitlab, Apps.bitbucket] {
             fake.register(app)
         }
