@@ -155,7 +155,7 @@ let package = Package(
         .testTarget(
             name: "BrokerServerTests",
             dependencies: [
-                "BrokerServer", "RunnerAgent", "BrokerCrypto", "BrokerSQLite", "FakeSCM",
+                "BrokerServer", "RunnerAgent", "BrokerCrypto", "BrokerSQLite", "FakeSCM", "SCMProviders", "BrokerCore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -51,6 +51,8 @@ public protocol ConnectStore: Sendable {
     // MARK: Service tokens
     func insertServiceToken(_ token: ServiceToken) async throws
     func serviceToken(hash: String) async throws -> ServiceToken?
+    func serviceTokens() async throws -> [ServiceToken]
+    func deleteServiceToken(id: String) async throws -> Bool
 
     // MARK: Connect tickets and flows
     /// Stores a ticket and forgets expired ones. An integration that no longer exists is `notFound`.
@@ -66,12 +68,17 @@ public protocol ConnectStore: Sendable {
     func beginExchange(flowID: String, job: Job, now: Date) async throws -> Bool
     /// Fails a `started` flow (the user declined, the SCM refused). False when not `started`.
     func failStartedFlow(id: String, failure: FlowFailure, now: Date) async throws -> Bool
-    /// Fails an `exchanging` flow whose job no runner has picked up, and cancels the job, so a
-    /// runner that comes back later does not use the code. False when the job was leased.
+    /// Fails an `exchanging` flow whose job no runner holds (never leased, or its lease ran out)
+    /// and cancels the job, so a runner that comes back later does not use the code. False when
+    /// a runner holds the job.
     func abandonUnclaimedExchange(flowID: String, failure: FlowFailure, now: Date) async throws -> Bool
     /// Queues a new exchange job for a flow that failed with `failureCode`, restarting the wait
     /// for the runner (`callbackAt` becomes `now`). False otherwise.
     func retryExchange(flowID: String, failureCode: String, job: Job, now: Date) async throws -> Bool
+
+    /// Starts a `failed` flow again with a new state and PKCE verifier (the same browser trying
+    /// again within the flow's lifetime). False when the flow is not `failed`.
+    func restartFlow(id: String, stateHash: String, sealedCodeVerifier: String?, now: Date) async throws -> Bool
 
     // MARK: Jobs
     func enqueueJob(_ job: Job) async throws

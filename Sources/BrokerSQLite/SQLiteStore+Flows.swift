@@ -55,9 +55,10 @@ extension SQLiteStore {
     public func abandonUnclaimedExchange(flowID: String, failure: FlowFailure, now: Date) async throws -> Bool {
         try await write { db in
             try db.execute(sql: """
-                UPDATE jobs SET status = 'cancelled', completed_at = ?
-                WHERE id = (SELECT job_id FROM connect_flows WHERE id = ? AND status = 'exchanging') AND status = 'queued'
-                """, arguments: [now.timeIntervalSince1970, flowID])
+                UPDATE jobs SET status = 'cancelled', completed_at = ?, lease_expires_at = NULL
+                WHERE id = (SELECT job_id FROM connect_flows WHERE id = ? AND status = 'exchanging')
+                    AND (status = 'queued' OR (status = 'leased' AND lease_expires_at <= ?))
+                """, arguments: [now.timeIntervalSince1970, flowID, now.timeIntervalSince1970])
             guard db.changesCount == 1 else { return false }
             return try Self.settle(flowID: flowID, from: "exchanging", failure: failure, now: now, db)
         }
@@ -73,6 +74,17 @@ extension SQLiteStore {
             guard db.changesCount == 1 else { return false }
             try Self.insert(job, db)
             return true
+        }
+    }
+
+    public func restartFlow(id: String, stateHash: String, sealedCodeVerifier: String?, now: Date) async throws -> Bool {
+        try await write { db in
+            try db.execute(sql: """
+                UPDATE connect_flows SET status = 'started', state_hash = ?, code_verifier_jwe = ?, failure_code = NULL,
+                    failure_message = NULL, job_id = NULL, connection_id = NULL, callback_at = NULL, completed_at = NULL
+                WHERE id = ? AND status = 'failed'
+                """, arguments: [stateHash, sealedCodeVerifier, id])
+            return db.changesCount == 1
         }
     }
 

@@ -60,12 +60,27 @@ extension SQLiteStore {
 
     public func serviceToken(hash: String) async throws -> ServiceToken? {
         try await read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM service_tokens WHERE token_hash = ?", arguments: [hash]).flatMap { row in
-                ServiceRole(rawValue: row["role"]).map {
-                    ServiceToken(id: row["id"], name: row["name"], role: $0, tokenHash: row["token_hash"],
-                                 createdAt: Date(timeIntervalSince1970: row["created_at"]))
-                }
-            }
+            try Row.fetchOne(db, sql: "SELECT * FROM service_tokens WHERE token_hash = ?", arguments: [hash]).flatMap(Self.serviceToken)
+        }
+    }
+
+    public func serviceTokens() async throws -> [ServiceToken] {
+        try await read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM service_tokens ORDER BY created_at, id").compactMap(Self.serviceToken)
+        }
+    }
+
+    public func deleteServiceToken(id: String) async throws -> Bool {
+        try await write { db in
+            try db.execute(sql: "DELETE FROM service_tokens WHERE id = ?", arguments: [id])
+            return db.changesCount == 1
+        }
+    }
+
+    private static func serviceToken(_ row: Row) -> ServiceToken? {
+        ServiceRole(rawValue: row["role"]).map {
+            ServiceToken(id: row["id"], name: row["name"], role: $0, tokenHash: row["token_hash"],
+                         createdAt: Date(timeIntervalSince1970: row["created_at"]))
         }
     }
 }

@@ -9,6 +9,8 @@ public enum IntegrationCheck {
             return "secret: ok"
         } catch let error as CryptoError {
             return "secret: cannot open (\(error.code): \(error.message))"
+        } catch let error as RunnerError {
+            return "secret: refused (\(error.description))"
         } catch {
             return "secret: cannot open"
         }

@@ -1,4 +1,5 @@
 import BrokerCrypto
+import SCMProviders
 
 /// An integration as the broker hands it to its runner.
 public struct RunnerIntegration: Decodable, Sendable {
@@ -37,10 +38,18 @@ public struct RunnerIntegration: Decodable, Sendable {
         case apiURL = "api_url"
     }
 
-    /// Opens the sealed client secret with the runner's key. The plaintext stays in memory
-    /// only for as long as the caller keeps it.
-    public func openClientSecret(with keys: RunnerKeys) throws -> String? {
+    /// Opens the sealed client secret with the runner's key, and checks that the endpoints it
+    /// was sealed with are the integration's: a secret goes only where it was bound to go.
+    /// The plaintext stays in memory only for as long as the caller keeps it.
+    public func openClientSecret(with keys: RunnerKeys) throws -> BoundClientSecret? {
         guard let oauth else { return nil }
-        return try JWE.openString(oauth.clientSecret, with: keys.encryption)
+        let text = try JWE.openString(oauth.clientSecret, with: keys.encryption)
+        guard let bound = try? BoundClientSecret(json: text) else {
+            throw RunnerError("the sealed client secret is not in the expected form; enter it again")
+        }
+        guard bound.authority == oauth.authority, bound.apiURL == apiURL else {
+            throw RunnerError("the integration's endpoints differ from those sealed with its client secret; an admin must enter the client secret again")
+        }
+        return bound
     }
 }

@@ -89,8 +89,12 @@ struct Run: AsyncParsableCommand {
 
     @OptionGroup var keys: KeysDirectory
 
-    @Option(help: "Jobs run at once.")
+    @Option(help: "Jobs run at once (1–16).")
     var concurrency: Int = 4
+
+    func validate() throws {
+        guard (1...16).contains(concurrency) else { throw ValidationError("--concurrency must be from 1 to 16") }
+    }
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (SCM_RUNNER_LOG_LEVEL).")
     var logLevel: String = ProcessInfo.processInfo.environment["SCM_RUNNER_LOG_LEVEL"] ?? "info"

@@ -1,4 +1,6 @@
+import BrokerCore
 import BrokerCrypto
+import SCMProviders
 import FakeSCM
 import Foundation
 import RunnerAgent
@@ -163,6 +165,36 @@ struct ConnectionLifecycleEndToEndTests {
         #expect(status == 204)
         #expect(try await stack.connections().isEmpty)
         try await Self.eventually { !stack.fake.isActive(accessToken: token) }
+        agent.cancel()
+        try await browser.shutdown()
+        try await stack.stop()
+    }
+
+    @Test func aForgedRevocationCannotSendTokensElsewhere() async throws {
+        let stack = try await LiveStack.start()
+        let browser = TestBrowser()
+        let runner = try await stack.registerRunner()
+        let integrationID = try await stack.integration(.gitlab, runner: runner)
+        let agent = stack.startAgent(runner)
+        let token = try await Self.connect(stack, browser, integrationID: integrationID, runner: runner)
+        let connection = try #require(try await stack.broker.store.connections(user: "alice").first)
+
+        // Someone who can write to the database queues a revocation of alice's real tokens for a
+        // made-up deleted integration whose OAuth service is theirs, with a client secret they
+        // sealed to the runner's public key themselves.
+        let evil = "http://127.0.0.1:9/evil"
+        let forgedSecret = try JWE.seal(try BoundClientSecret(clientSecret: "x", authority: evil, apiURL: evil).json(),
+                                        to: runner.keys.encryption.publicKey)
+        var fake = try #require(try await stack.broker.store.integration(id: integrationID))
+        fake.id = UUID().uuidString.lowercased()
+        fake.oauth?.authority = evil
+        fake.oauth?.clientSecret.jwe = forgedSecret
+        var forged = Job.revocation(of: connection, id: UUID().uuidString.lowercased(), now: Date(), deletedIntegration: fake)
+        forged.integrationID = fake.id
+        try await stack.broker.store.enqueueJob(forged)
+
+        try await Self.eventually { stack.runnerLog.text.contains("endpoint_mismatch") }
+        #expect(stack.fake.isActive(accessToken: token), "the tokens went nowhere")
         agent.cancel()
         try await browser.shutdown()
         try await stack.stop()

@@ -108,6 +108,34 @@ struct ConnectFailureEndToEndTests {
         try await stack.stop()
     }
 
+    @Test func theRunnerSendsTheClientSecretOnlyWhereItWasSealedToGo() async throws {
+        let stack = try await LiveStack.start()
+        let browser = TestBrowser()
+        let runner = try await stack.registerRunner()
+        let integrationID = try await stack.integration(.github, runner: runner)
+        let page = try await stack.beginConnect(browser, integrationID: integrationID)
+
+        // Before the runner picks up the exchange, someone with write access to the database
+        // points the integration's OAuth service elsewhere (the API refuses that without the
+        // secret): the runner refuses the job and sends nothing anywhere.
+        let store = stack.broker.store
+        let integration = try #require(try await store.integration(id: integrationID))
+        var changed = integration
+        changed.oauth?.authority = stack.fake.authority(.gitlab)
+        changed.updatedAt = integration.updatedAt.addingTimeInterval(1)
+        try await store.updateIntegration(changed, expectedUpdatedAt: integration.updatedAt)
+
+        let agent = stack.startAgent(runner)
+        let flowURL = try stack.flowURL(in: page)
+        let final = try await stack.waitForFlow(browser, flowURL: flowURL)
+        #expect(Self.errorCode(final) == "endpoint_mismatch", "\(final)")
+        #expect(try await browser.get(flowURL).text.contains("enter the client secret again"))
+        #expect(stack.fake.stats.codeRedemptions == 0 && stack.fake.stats.tokenFailures == 0, "no token request left the runner")
+        agent.cancel()
+        try await browser.shutdown()
+        try await stack.stop()
+    }
+
     @Test func anOfflineRunnerIsShownThenTheFlowIsRetried() async throws {
         let stack = try await LiveStack.start(runnerOfflineTimeout: 1)
         let browser = TestBrowser()

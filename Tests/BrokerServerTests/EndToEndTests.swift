@@ -49,7 +49,7 @@ struct EndToEndTests {
             let token = try await brokerClient.accessToken(runnerID: state.runnerID, keys: keys)
             let integrations = try await brokerClient.integrations(accessToken: token)
             #expect(integrations.map(\.name) == ["contoso-ado"])
-            #expect(try integrations[0].openClientSecret(with: keys) == "walkthrough-secret")
+            #expect(try integrations[0].openClientSecret(with: keys)?.clientSecret == "walkthrough-secret")
             #expect(IntegrationCheck.secretStatus(integrations[0], keys: keys) == "secret: ok")
             let stranger = RunnerKeys(encryption: try RSAPrivateKey.generate(bits: 2048), signing: keys.signing)
             #expect(IntegrationCheck.secretStatus(integrations[0], keys: stranger).hasPrefix("secret: cannot open (keyMismatch"))

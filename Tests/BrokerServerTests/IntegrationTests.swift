@@ -1,4 +1,5 @@
 import BrokerCrypto
+import SCMProviders
 import Foundation
 import Testing
 
@@ -26,7 +27,9 @@ struct IntegrationTests {
 
             // What the store holds opens with the runner's private key, and only with it.
             let stored = try #require(try await broker.store.integration(id: id)?.oauth?.clientSecret)
-            #expect(try JWE.openString(stored.jwe, with: runner.keys.encryption) == "s3cret-value")
+            let bound = try BoundClientSecret(json: try JWE.openString(stored.jwe, with: runner.keys.encryption))
+            #expect(bound == BoundClientSecret(clientSecret: "s3cret-value", authority: "https://login.microsoftonline.com",
+                                               apiURL: "https://dev.azure.com/contoso"))
             #expect(throws: CryptoError.self) { try JWE.open(stored.jwe, with: try Fixtures.runnerKeys().encryption) }
 
             let shown = try await api.admin(.get, "/api/v1/integrations/\(id)")
@@ -206,7 +209,7 @@ struct IntegrationTests {
             #expect(after.oauth?.clientID == before.oauth?.clientID)
             #expect(after.oauth?.clientSecret.jwe != before.oauth?.clientSecret.jwe)
             #expect(after.oauth!.clientSecret.updatedAt > before.oauth!.clientSecret.updatedAt)
-            #expect(try JWE.openString(after.oauth!.clientSecret.jwe, with: runner.keys.encryption) == "second")
+            #expect(try BoundClientSecret(json: try JWE.openString(after.oauth!.clientSecret.jwe, with: runner.keys.encryption)).clientSecret == "second")
 
             // A PATCH without a secret keeps the sealed one as it is.
             let relabelled = try await api.admin(.patch, "/api/v1/integrations/\(id)", #"{"labels":[]}"#)

@@ -1,4 +1,5 @@
 import BrokerCrypto
+import SCMProviders
 import Foundation
 import Testing
 
@@ -18,7 +19,7 @@ struct RunnerIsolationTests {
             let alphaItems = try #require(alphaView["integrations"] as? [[String: Any]])
             #expect(alphaItems.map { $0["name"] as? String } == ["a"])
             let alphaJWE = try #require((alphaItems[0]["oauth"] as? [String: Any])?["client_secret"] as? String)
-            #expect(try JWE.openString(alphaJWE, with: alpha.keys.encryption) == "alpha-secret")
+            #expect(try BoundClientSecret(json: JWE.openString(alphaJWE, with: alpha.keys.encryption)).clientSecret == "alpha-secret")
             #expect(throws: CryptoError.self) { try JWE.open(alphaJWE, with: beta.keys.encryption) }
 
             let betaView = try await api.request(.get, "/runner/v1/integrations", bearer: try await api.runnerAccessToken(beta))

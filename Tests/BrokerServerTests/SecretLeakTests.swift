@@ -1,4 +1,5 @@
 import BrokerCrypto
+import SCMProviders
 import Foundation
 import Testing
 
@@ -29,7 +30,7 @@ struct SecretLeakTests {
             let runnerView = try await api.request(.get, "/runner/v1/integrations", bearer: try await api.runnerAccessToken(runner))
             // The runner gets the JWE, which opens to the current secret.
             let jwe = try #require(((runnerView["integrations"] as? [[String: Any]])?.first?["oauth"] as? [String: Any])?["client_secret"] as? String)
-            #expect(try JWE.openString(jwe, with: runner.keys.encryption) == second)
+            #expect(try BoundClientSecret(json: JWE.openString(jwe, with: runner.keys.encryption)).clientSecret == second)
         }
 
         let database = String(decoding: try await broker.databaseBytes(), as: UTF8.self)

@@ -6,11 +6,16 @@ import Hummingbird
 /// top-level redirect back, not on cross-site posts), Secure when the broker is on https.
 enum BrowserBinding {
     static let cookieName = "scm_broker_browser"
+    /// Over https the cookie is `__Host-` prefixed: browsers then refuse it unless it is Secure,
+    /// host-only and for `/`, so a sibling subdomain cannot plant one.
+    static let secureCookieName = "__Host-scm_broker_browser"
     static let prefix = "sbbr_"
 
+    static func name(secure: Bool) -> String { secure ? secureCookieName : cookieName }
+
     /// The browser's token if it sent a well-formed one.
-    static func token(in request: Request) -> String? {
-        guard let value = request.cookies[cookieName]?.value, value.hasPrefix(prefix), value.utf8.count == prefix.utf8.count + 43,
+    static func token(in request: Request, secure: Bool) -> String? {
+        guard let value = request.cookies[name(secure: secure)]?.value, value.hasPrefix(prefix), value.utf8.count == prefix.utf8.count + 43,
               Base64URL.decode(value.dropFirst(prefix.count)) != nil
         else { return nil }
         return value
@@ -21,7 +26,7 @@ enum BrowserBinding {
     }
 
     static func cookie(_ token: String, secure: Bool) -> Cookie {
-        Cookie(name: cookieName, value: token, maxAge: 86_400, path: "/", secure: secure, httpOnly: true, sameSite: .lax)
+        Cookie(name: name(secure: secure), value: token, maxAge: 86_400, path: "/", secure: secure, httpOnly: true, sameSite: .lax)
     }
 
     static func hash(_ token: String) -> String {
@@ -29,8 +34,8 @@ enum BrowserBinding {
     }
 
     /// Whether `request` comes from the browser a flow is bound to.
-    static func matches(_ request: Request, browserHash: String) -> Bool {
-        guard let token = token(in: request) else { return false }
+    static func matches(_ request: Request, browserHash: String, secure: Bool) -> Bool {
+        guard let token = token(in: request, secure: secure) else { return false }
         return constantTimeEqual(hash(token), browserHash)
     }
 

@@ -40,16 +40,10 @@ struct ConnectController {
                             message: "The runner that serves \(integration.provider.displayName) has not registered its keys yet. Ask your administrator.")
         }
         let now = clock.now
-        let browser = BrowserBinding.token(in: request) ?? BrowserBinding.newToken()
+        let browser = BrowserBinding.token(in: request, secure: configuration.usesHTTPS) ?? BrowserBinding.newToken()
         let state = SecureRandom.token(bytes: 32)
         let client = Self.oauthClient(integration, oauth, publicURL: configuration.publicURL)
-        var challenge: String?
-        var sealedVerifier: String?
-        if client.usesPKCE {
-            let verifier = SecureRandom.token(bytes: 32)
-            challenge = Base64URL.encode(SHA256.hash(Array(verifier.utf8)))
-            sealedVerifier = try JWE.seal(verifier, to: runnerKey)
-        }
+        let (challenge, sealedVerifier) = try Self.pkce(client, runnerKey: runnerKey)
         let flow = ConnectFlow(id: UUID().uuidString.lowercased(), integrationID: integration.id, runnerID: runner.id, user: "",
                                stateHash: SHA256.hex(state), browserHash: BrowserBinding.hash(browser),
                                sealedCodeVerifier: sealedVerifier, createdAt: now)
@@ -74,7 +68,7 @@ struct ConnectController {
         guard let state = query.get("state"), !state.isEmpty, state.utf8.count <= 256,
               let flow = try await store.flow(stateHash: SHA256.hex(state)), flow.integrationID == integration.id
         else { throw Self.invalidState("This sign-in response does not belong to a sign-in started here.") }
-        guard BrowserBinding.matches(request, browserHash: flow.browserHash) else {
+        guard BrowserBinding.matches(request, browserHash: flow.browserHash, secure: configuration.usesHTTPS) else {
             throw Self.invalidState("This sign-in was started in another browser. Open the link you were given in this browser and start again.")
         }
         guard flow.status == .started else {
@@ -118,6 +112,9 @@ struct ConnectController {
         struct Failure: Encodable { var code: String; var message: String }
         var id: String
         var status: String
+        /// The scm-broker user the connection is for: pages name them, so nobody connects their
+        /// account to someone else's user without seeing it.
+        var user: String
         var provider: String
         var runner: String
         var waitingForRunner: Bool
@@ -138,6 +135,9 @@ struct ConnectController {
             throw APIError(error.page.status, code: "not_found", error.page.message)
         } catch let error as PageError {
             return error.page.response()
+        } catch where wantsPage {
+            context.logger.error("browser request failed", metadata: ["error.type": "\(type(of: error))"])
+            return Self.failurePage.response()
         }
     }
 
@@ -169,25 +169,54 @@ struct ConnectController {
         return try JSONResponse(try await status(of: current, integration: integration)).response(from: request, context: context)
     }
 
-    /// `GET /connect/flows/{id}/restart`: after a failure, the same browser may start over for
-    /// the same user with a fresh ticket (it proved it owns the flow with its cookie).
+    /// `GET /connect/flows/{id}/restart`: after a failure, the same browser may try again
+    /// within the flow's 10 minutes: the flow gets a new state (and PKCE verifier) and the
+    /// browser goes back to the SCM. With `?route=pat` it goes to the PAT page instead, with a
+    /// ticket that ends when the flow would have.
     @Sendable func restart(_ request: Request, context: BrokerRequestContext) async throws -> Response {
         let (flow, integration) = try await boundFlow(request, context: context)
+        let now = clock.now
+        let deadline = flow.createdAt.addingTimeInterval(ConnectFlow.lifetime)
         guard flow.status == .failed else {
             throw PageError(.conflict, title: "Nothing to restart", heading: "This sign-in is not finished", message: "Wait for it to finish before starting again.")
         }
-        let links = try await ConnectLinksController.issue(for: flow.user, integration: integration, store: store, now: clock.now,
-                                                            publicURL: configuration.publicURL)
-        let target = request.uri.queryParameters.get("route") == "pat" ? links.patUrl : links.oauthUrl
-        guard let target else { throw Self.invalidLink }
-        return Response(status: .seeOther, headers: [.location: target, .cacheControl: "no-store", .init("Referrer-Policy")!: "no-referrer"])
+        guard now < deadline else { throw Self.invalidLink }
+        if request.uri.queryParameters.get("route") == "pat" {
+            guard integration.pat.enabled else { throw Self.invalidLink }
+            let (ticket, hash) = IssuedToken.make(prefix: IssuedToken.connectTicketPrefix)
+            try await store.insertConnectTicket(ConnectTicket(tokenHash: hash, user: flow.user, integrationID: integration.id, expiresAt: deadline), now: now)
+            return Self.redirect(to: "\(configuration.publicURL)/pat/\(integration.id)?ticket=\(ticket)", status: .seeOther)
+        }
+        guard let oauth = integration.oauth, let runner = try await store.runner(id: flow.runnerID),
+              let runnerKey = try Self.encryptionKey(of: runner)
+        else { throw Self.invalidLink }
+        let state = SecureRandom.token(bytes: 32)
+        let client = Self.oauthClient(integration, oauth, publicURL: configuration.publicURL)
+        let (challenge, sealedVerifier) = try Self.pkce(client, runnerKey: runnerKey)
+        guard try await store.restartFlow(id: flow.id, stateHash: SHA256.hex(state), sealedCodeVerifier: sealedVerifier, now: now) else {
+            throw Self.invalidLink
+        }
+        context.logger.info("connect flow restarted", metadata: ["flow.id": "\(flow.id)"])
+        return Self.redirect(to: client.authorizeURL(state: state, codeChallenge: challenge), status: .seeOther)
+    }
+
+    static func redirect(to location: String, status: HTTPResponse.Status) -> Response {
+        Response(status: status, headers: [.location: location, .cacheControl: "no-store", .init("Referrer-Policy")!: "no-referrer"])
+    }
+
+    /// A PKCE challenge and the verifier sealed to the runner, where the provider uses PKCE.
+    static func pkce(_ client: OAuthClient, runnerKey: RSAPublicKey) throws -> (challenge: String?, sealedVerifier: String?) {
+        guard client.usesPKCE else { return (nil, nil) }
+        let verifier = SecureRandom.token(bytes: 32)
+        return (Base64URL.encode(SHA256.hash(Array(verifier.utf8))), try JWE.seal(verifier, to: runnerKey))
     }
 
     // MARK: Rendering
 
     private func status(of flow: ConnectFlow, integration: Integration) async throws -> FlowStatus {
         let runner = try await store.runner(id: flow.runnerID)
-        var status = FlowStatus(id: flow.id, status: "pending", provider: integration.provider.displayName, runner: runner?.name ?? "unknown",
+        var status = FlowStatus(id: flow.id, status: "pending", user: flow.user, provider: integration.provider.displayName,
+                                runner: runner?.name ?? "unknown",
                                 waitingForRunner: false)
         switch flow.status {
         case .started:
@@ -219,9 +248,17 @@ struct ConnectController {
     /// A flow whose exchange no runner picked up within the timeout fails as `runner_offline`,
     /// and its job is withdrawn so a runner coming back later does not use the code.
     private func settleIfRunnerOffline(_ flow: ConnectFlow) async throws -> ConnectFlow {
-        guard flow.status == .exchanging, let callbackAt = flow.callbackAt,
-              clock.now.timeIntervalSince(callbackAt) >= configuration.runnerOfflineTimeout
+        guard flow.status == .exchanging, let callbackAt = flow.callbackAt, let jobID = flow.jobID,
+              let job = try await store.job(id: jobID)
         else { return flow }
+        // Unclaimed since the callback, or since the lease of a runner that died ran out.
+        let now = clock.now
+        let unclaimedSince: Date? = switch job.status {
+        case .queued: callbackAt
+        case .leased: job.leaseExpiresAt.flatMap { $0 <= now ? $0 : nil }
+        case .completed, .cancelled: nil
+        }
+        guard let unclaimedSince, now.timeIntervalSince(unclaimedSince) >= configuration.runnerOfflineTimeout else { return flow }
         let runnerName = try await store.runner(id: flow.runnerID)?.name ?? "unknown"
         let failure = FlowFailure(code: "runner_offline",
                                   message: "Runner \(runnerName) did not pick up the request within \(Int(configuration.runnerOfflineTimeout)) seconds; it seems to be offline.")
@@ -231,7 +268,7 @@ struct ConnectController {
 
     private func boundFlow(_ request: Request, context: BrokerRequestContext) async throws -> (ConnectFlow, Integration) {
         let id = try context.parameters.require("id")
-        guard let flow = try await store.flow(id: id), BrowserBinding.matches(request, browserHash: flow.browserHash),
+        guard let flow = try await store.flow(id: id), BrowserBinding.matches(request, browserHash: flow.browserHash, secure: configuration.usesHTTPS),
               let integration = try await store.integration(id: flow.integrationID)
         else {
             throw PageError(.notFound, title: "Not found", heading: "No such sign-in",
@@ -262,6 +299,9 @@ struct ConnectController {
     /// A runner seen this recently is polling, so a queued job is about to be picked up.
     static let runnerPresenceWindow: TimeInterval = 10
 
+    static let failurePage = Page(status: .internalServerError, title: "Error", heading: "Something went wrong",
+                                  message: "The broker could not handle this request. Try again in a moment; if it keeps happening, tell your administrator.")
+
     static let invalidLink = PageError(
         .badRequest, title: "Link expired", heading: "This link can no longer be used",
         message: "Connect links work once and for 10 minutes. Go back to where you got it and ask for a new one.")
@@ -282,8 +322,7 @@ struct ConnectController {
                 return error.page.response()
             } catch {
                 context.logger.error("browser request failed", metadata: ["error.type": "\(type(of: error))"])
-                return Page(status: .internalServerError, title: "Error", heading: "Something went wrong",
-                            message: "The broker could not handle this request. Try again in a moment; if it keeps happening, tell your administrator.").response()
+                return Self.failurePage.response()
             }
         }
     }

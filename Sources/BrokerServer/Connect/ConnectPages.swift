@@ -10,15 +10,17 @@ enum ConnectPages {
             ? [Page.Action(label: "Use a personal access token instead", href: "\(flowURL)/restart?route=pat", secondary: true)] : []
         switch status.status {
         case "connected":
-            let who = status.scmUser.map { "Signed in at \(scm) as \($0.displayName.map { "\($0) (\(status.scmUser!.username))" } ?? $0.username)." }
-            return Page(title: "Connected", heading: "\(scm) is now connected", message: "You can close this window.", detail: who)
+            let who = status.scmUser.map { "\($0.displayName.map { "\($0) (\(status.scmUser!.username))" } ?? $0.username)" } ?? "your account"
+            return Page(title: "Connected", heading: "\(scm) is now connected", message: "You can close this window.",
+                        detail: "Signed in at \(scm) as \(who), for scm-broker user \(status.user).")
         case "pending" where status.waitingForRunner:
             return Page(title: "Waiting for the runner", heading: "Waiting for runner \(status.runner)…",
                         message: "Your sign-in at \(scm) worked. Runner \(status.runner), which holds the keys for \(scm), has not picked up the request yet.",
                         pollURL: flowURL, waitingForRunner: true)
         case "pending":
             return Page(title: "Connecting", heading: "Connecting to \(scm)…",
-                        message: "Runner \(status.runner) is finishing the sign-in with \(scm).", pollURL: flowURL)
+                        message: "Runner \(status.runner) is finishing the sign-in with \(scm).",
+                        detail: "Connecting \(scm) for scm-broker user \(status.user).", pollURL: flowURL)
         default:
             let failure = status.error ?? .init(code: "failed", message: "")
             switch failure.code {

@@ -46,7 +46,10 @@ struct IntegrationsController {
         let now = clock.now
         let integration = Integration(
             id: UUID().uuidString.lowercased(), runnerID: runner.id, name: name, provider: provider, url: organization.string,
-            apiURL: apiURL, oauth: try oauthInput.map { try Self.sealedApp($0, existing: nil, runner: runner, now: now) },
+            apiURL: apiURL, oauth: try oauthInput.map {
+                try Self.sealedApp($0, existing: nil, runner: runner, now: now,
+                                   apiURL: apiURL ?? SCMIdentityAPI.defaultAPIURL(for: organization))
+            },
             pat: PATSettings(enabled: patEnabled), labels: labels, description: description, createdAt: now, updatedAt: now)
         do {
             try await store.insertIntegration(integration)
@@ -86,16 +89,21 @@ struct IntegrationsController {
         }
         let now = clock.now
         var warnings: [String] = []
+        let previousAPIURL = IntegrationRepresentation.apiURL(integration)
+        if body.has("api_url") { integration.apiURL = try body.apiURL() }
+        let apiURL = IntegrationRepresentation.apiURL(integration)
         if body.isNull("oauth") {
             integration.oauth = nil
         } else if let oauth = try body.object("oauth") {
             let input: OAuthInput
             (input, warnings) = try OAuthInput.parse(oauth, organization: organization, existing: integration.oauth)
             let runner = try await registeredRunner(integration.runnerID)
-            integration.oauth = try Self.sealedApp(input, existing: integration.oauth, runner: runner, now: now)
+            integration.oauth = try Self.sealedApp(input, existing: integration.oauth, runner: runner, now: now, apiURL: apiURL,
+                                                   previousAPIURL: previousAPIURL)
+        } else if integration.oauth != nil, apiURL != previousAPIURL {
+            throw Self.clientSecretRequired
         }
         integration.pat.enabled = try body.patEnabled(default: integration.pat.enabled)
-        if body.has("api_url") { integration.apiURL = try body.apiURL() }
         if body.has("labels") { integration.labels = try Validation.labels(try body.stringArray("labels")) }
         if body.has("description") { integration.description = try Validation.description(try body.string("description")) }
         guard integration.oauth != nil || integration.pat.enabled else {
@@ -135,14 +143,22 @@ struct IntegrationsController {
         return runner
     }
 
-    /// Seals a new client secret to the runner's key, or keeps the existing sealed one.
-    private static func sealedApp(_ input: OAuthInput, existing: OAuthApp?, runner: Runner, now: Date) throws -> OAuthApp {
+    static let clientSecretRequired = APIError(
+        .badRequest, code: "client_secret_required",
+        "changing `oauth.authority` or `api_url` needs `oauth.client_secret` again: the secret is sealed together with the only endpoints the runner may send it and its tokens to")
+
+    /// Seals a new client secret to the runner's key, bound to the endpoints it may be sent to,
+    /// or keeps the existing sealed one when the endpoints stay the same.
+    private static func sealedApp(_ input: OAuthInput, existing: OAuthApp?, runner: Runner, now: Date, apiURL: String,
+                                  previousAPIURL: String? = nil) throws -> OAuthApp {
         let sealed: SealedSecret
         if let secret = input.clientSecret {
             guard let jwk = runner.encryptionKey?.jwk else { throw APIError.internalError }
             let key = try RSAPublicKey(jwk: try JWK(jsonString: jwk))
-            sealed = SealedSecret(jwe: try JWE.seal(secret, to: key), keyID: key.keyID, updatedAt: now)
+            let bound = BoundClientSecret(clientSecret: secret, authority: input.authority, apiURL: apiURL)
+            sealed = SealedSecret(jwe: try JWE.seal(try bound.json(), to: key), keyID: key.keyID, updatedAt: now)
         } else if let existing {
+            guard existing.authority == input.authority, previousAPIURL == nil || previousAPIURL == apiURL else { throw clientSecretRequired }
             sealed = existing.clientSecret
         } else {
             throw APIError.invalidRequest("missing field `oauth.client_secret`")

@@ -10,6 +10,28 @@ struct ServiceTokensController {
 
     func addRoutes(to group: RouterGroup<AdminContext>) {
         group.post("service-tokens", use: create)
+        group.get("service-tokens", use: list)
+        group.delete("service-tokens/{id}", use: delete)
+    }
+
+    struct Listed: Encodable {
+        var id: String
+        var name: String
+        var role: String
+        var createdAt: Date
+    }
+
+    @Sendable func list(_ request: Request, context: AdminContext) async throws -> JSONResponse<[String: [Listed]]> {
+        let tokens = try await store.serviceTokens()
+        return JSONResponse(["service_tokens": tokens.map { Listed(id: $0.id, name: $0.name, role: $0.role.rawValue, createdAt: $0.createdAt) }])
+    }
+
+    /// Revokes a service token at once: its next request is refused.
+    @Sendable func delete(_ request: Request, context: AdminContext) async throws -> Response {
+        let id = try context.parameters.require("id")
+        guard try await store.deleteServiceToken(id: id) else { throw APIError.notFound("no such service token") }
+        context.logger.info("service token deleted", metadata: ["service_token.id": "\(id)"])
+        return Response(status: .noContent)
     }
 
     struct Created: Encodable {

@@ -51,6 +51,8 @@ struct RunnerJobsController {
         let id = try context.parameters.require("id")
         guard let job = try await store.job(id: id), job.runnerID == context.runnerID else { throw APIError.notFound("no such job") }
         let body = try await request.jsonObject()
+        // A repeated report (the first answer was lost) is acknowledged without being read again.
+        guard job.status == .queued || job.status == .leased else { return JSONResponse(["status": "duplicate"]) }
         let outcome = try await JobResultInput.parse(body, job: job, store: store, now: clock.now)
         switch try await store.completeJob(id: id, runnerID: context.runnerID, outcome: outcome, now: clock.now) {
         case .applied:

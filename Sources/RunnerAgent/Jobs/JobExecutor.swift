@@ -24,6 +24,8 @@ public struct JobExecutor: Sendable {
             }
         } catch let failure as OAuthFailure {
             return .failed(code: failure.code.rawValue, message: failure.message)
+        } catch let error as RunnerError {
+            return .failed(code: "endpoint_mismatch", message: "The runner refused the job: \(error.description).")
         } catch let error as CryptoError {
             return .failed(code: "runner_cannot_open",
                            message: "The runner cannot open what the broker sealed for it (\(error.code)); were its keys replaced without registering again?")
@@ -39,28 +41,49 @@ public struct JobExecutor: Sendable {
         guard let oauth = integration.oauth, let sealedCode = job.payload.code, let redirectURI = job.payload.redirectURI,
               let provider = SCMProvider(rawValue: integration.provider)
         else { throw OAuthFailure(code: .unexpectedResponse, message: "The broker sent an incomplete exchange job.") }
+        // Endpoints come from what was sealed with the secret, never from the job alone.
+        guard let bound = try integration.openClientSecret(with: keys) else {
+            throw OAuthFailure(code: .unexpectedResponse, message: "The integration has no OAuth app.")
+        }
         let client = OAuthClient(provider: provider, flavor: oauth.flavor.flatMap(OAuthFlavor.init(rawValue:)), tenant: oauth.tenant,
-                                 authority: oauth.authority, clientID: oauth.clientID, redirectURI: redirectURI)
-        let secret = try JWE.openString(oauth.clientSecret, with: keys.encryption)
+                                 authority: bound.authority, clientID: oauth.clientID, redirectURI: redirectURI)
         let code = try JWE.openString(sealedCode, with: keys.encryption)
         let verifier = try job.payload.codeVerifier.map { try JWE.openString($0, with: keys.encryption) }
+        let secrets = [bound.clientSecret, code, verifier].compactMap { $0 }
 
-        let response = try await transport.send(client.codeExchangeRequest(code: code, codeVerifier: verifier, clientSecret: secret))
-        let grant = try client.parseTokenResponse(response)
+        let response = try await transport.send(client.codeExchangeRequest(code: code, codeVerifier: verifier, clientSecret: bound.clientSecret))
+        let grant = try Self.redacting(secrets) { () throws(OAuthFailure) in try client.parseTokenResponse(response) }
         let identityResponse = try await transport.send(
-            SCMIdentityAPI.whoAmIRequest(provider: provider, apiURL: integration.apiURL, accessToken: grant.accessToken))
-        let identity = try SCMIdentityAPI.parseWhoAmI(provider: provider, identityResponse)
+            SCMIdentityAPI.whoAmIRequest(provider: provider, apiURL: bound.apiURL, accessToken: grant.accessToken))
+        let identity = try Self.redacting(secrets + [grant.accessToken]) { () throws(OAuthFailure) in
+            try SCMIdentityAPI.parseWhoAmI(provider: provider, identityResponse)
+        }
 
         let now = Date()
         let expiresAt = grant.expiresIn.map { now.addingTimeInterval(TimeInterval($0)) }
         let credentials = ConnectionCredentials(accessToken: grant.accessToken, refreshToken: grant.refreshToken, tokenType: grant.tokenType,
-                                                expiresAt: expiresAt, scopes: grant.scopes, scmUser: identity, obtainedAt: now)
+                                                expiresAt: expiresAt, scopes: grant.scopes, scmUser: identity, obtainedAt: now,
+                                                authority: bound.authority, apiURL: bound.apiURL, clientID: oauth.clientID)
         let sealed = try JWE.seal(Array(try ConnectionCredentials.encoder.encode(credentials)), to: keys.encryption.publicKey)
         logger.info("connected", metadata: ["job.id": "\(job.id)", "integration.id": "\(integration.id)", "scm.user": "\(identity.username)"])
         return .connected(SealedConnection(
             credentials: sealed,
             scmUser: .init(id: identity.id, username: identity.username, displayName: identity.displayName),
             scopes: grant.scopes, expiresAt: expiresAt.map { ISO8601DateFormatter().string(from: $0) }))
+    }
+
+    /// Runs `body`, removing from a failure's message anything the runner sent: an SCM or a
+    /// proxy may echo a code or secret back in its error description.
+    static func redacting<T>(_ secrets: [String], _ body: () throws(OAuthFailure) -> T) throws(OAuthFailure) -> T {
+        do {
+            return try body()
+        } catch {
+            var failure = error
+            for secret in secrets where secret.count >= 4 {
+                failure.message = failure.message.replacingOccurrences(of: secret, with: "[redacted]")
+            }
+            throw failure
+        }
     }
 
     /// Revokes a removed connection's tokens where the provider offers a revocation endpoint.
@@ -71,11 +94,19 @@ public struct JobExecutor: Sendable {
         }
         let credentials = try ConnectionCredentials.decoder.decode(ConnectionCredentials.self, from: Data(try JWE.open(sealed, with: keys.encryption)))
         guard let oauth = integration.oauth else { return .succeeded }
-        let client = OAuthClient(provider: provider, flavor: oauth.flavor.flatMap(OAuthFlavor.init(rawValue:)), tenant: oauth.tenant,
-                                 authority: oauth.authority, clientID: oauth.clientID, redirectURI: integration.callbackURL)
         let secret = try JWE.openString(oauth.clientSecret, with: keys.encryption)
+        guard let bound = try? BoundClientSecret(json: secret) else {
+            throw RunnerError("the sealed client secret is not in the expected form")
+        }
+        // Tokens go back only to the service that issued them, and the client secret only where
+        // it was bound: both must agree, whatever the job says.
+        guard let authority = credentials.authority, authority == bound.authority, credentials.clientID == oauth.clientID else {
+            throw RunnerError("the connection's tokens were issued by another OAuth service than the one sealed with the client secret")
+        }
+        let client = OAuthClient(provider: provider, flavor: oauth.flavor.flatMap(OAuthFlavor.init(rawValue:)), tenant: oauth.tenant,
+                                 authority: authority, clientID: oauth.clientID, redirectURI: integration.callbackURL)
         for token in [credentials.refreshToken, credentials.accessToken].compactMap({ $0 }) {
-            guard let request = client.revokeRequest(token: token, clientSecret: secret) else { return .succeeded }
+            guard let request = client.revokeRequest(token: token, clientSecret: bound.clientSecret) else { return .succeeded }
             let response = try await transport.send(request)
             guard (200..<300).contains(response.status) else {
                 throw OAuthFailure(code: .scmError, message: "The SCM refused to revoke the token (HTTP \(response.status)).")

@@ -91,9 +91,16 @@ public struct ConnectionCredentials: Codable, Sendable {
     public var scopes: [String]
     public var scmUser: SCMIdentity?
     public var obtainedAt: Date
+    /// Where the tokens came from and may go back to (refresh, revoke) and where they are used:
+    /// sealed with them, so a changed integration cannot redirect them.
+    public var authority: String?
+    public var apiURL: String?
+    public var clientID: String?
 
     enum CodingKeys: String, CodingKey {
-        case scopes
+        case scopes, authority
+        case apiURL = "api_url"
+        case clientID = "client_id"
         case scmUser = "scm_user"
         case accessToken = "access_token"
         case refreshToken = "refresh_token"
@@ -103,7 +110,7 @@ public struct ConnectionCredentials: Codable, Sendable {
     }
 
     public init(accessToken: String, refreshToken: String?, tokenType: String?, expiresAt: Date?, scopes: [String],
-                scmUser: SCMIdentity?, obtainedAt: Date) {
+                scmUser: SCMIdentity?, obtainedAt: Date, authority: String?, apiURL: String?, clientID: String?) {
         self.accessToken = accessToken
         self.refreshToken = refreshToken
         self.tokenType = tokenType
@@ -111,6 +118,9 @@ public struct ConnectionCredentials: Codable, Sendable {
         self.scopes = scopes
         self.scmUser = scmUser
         self.obtainedAt = obtainedAt
+        self.authority = authority
+        self.apiURL = apiURL
+        self.clientID = clientID
     }
 
     static var encoder: JSONEncoder {

@@ -10,7 +10,8 @@ public struct SCMTransport: Sendable {
     let httpClient: HTTPClient
     let timeout: TimeAmount
 
-    public init(httpClient: HTTPClient, timeout: TimeAmount = .seconds(30)) {
+    /// Two SCM calls per job must fit well inside the broker's 60-second lease.
+    public init(httpClient: HTTPClient, timeout: TimeAmount = .seconds(20)) {
         self.httpClient = httpClient
         self.timeout = timeout
     }
@@ -21,6 +22,8 @@ public struct SCMTransport: Sendable {
     }
 
     /// Sends `request`; a network failure is `scm_unreachable` (naming the host, never the URL's query).
+    /// A cancelled call is `scm_unreachable` too, but the caller checks for cancellation
+    /// before reporting anything.
     public func send(_ request: SCMHTTPRequest) async throws(OAuthFailure) -> SCMHTTPResponse {
         var outgoing = HTTPClientRequest(url: request.url)
         outgoing.method = HTTPMethod(rawValue: request.method)

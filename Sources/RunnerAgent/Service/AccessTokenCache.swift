@@ -6,6 +6,8 @@ actor AccessTokenCache {
     private let runnerID: String
     private let keys: RunnerKeys
     private var token: AccessToken?
+    /// The renewal in progress: concurrent callers wait for it instead of each signing an assertion.
+    private var renewal: Task<AccessToken, any Error>?
     /// Renew this long before expiry, so a held poll never carries an expired token.
     private let margin: TimeInterval = 120
 
@@ -17,7 +19,11 @@ actor AccessTokenCache {
 
     func current() async throws -> AccessToken {
         if let token, token.expiresAt.timeIntervalSinceNow > margin { return token }
-        let fresh = try await client.accessToken(runnerID: runnerID, keys: keys)
+        if let renewal { return try await renewal.value }
+        let task = Task { [client, runnerID, keys] in try await client.accessToken(runnerID: runnerID, keys: keys) }
+        renewal = task
+        defer { renewal = nil }
+        let fresh = try await task.value
         token = fresh
         return fresh
     }

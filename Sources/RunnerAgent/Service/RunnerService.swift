@@ -8,6 +8,9 @@ import ServiceLifecycle
 /// reconnects with jittered backoff. On graceful shutdown it stops polling and finishes the
 /// jobs it holds; a job it cannot finish goes back to the broker's queue when its lease ends.
 public struct RunnerService: Service {
+    /// The broker leases at most this many jobs per poll.
+    static let maximumJobsPerPoll = 16
+
     public struct Options: Sendable {
         /// How long one poll is held open by the broker.
         public var pollWait: Int = 25
@@ -38,6 +41,7 @@ public struct RunnerService: Service {
 
     public func run() async throws {
         let slots = JobSlots(max(1, options.concurrency))
+        let running = RunningJobs()
         let (jobs, intake) = AsyncStream<RunnerJob>.makeStream()
         logger.info("runner agent started", metadata: ["runner.id": "\(runnerID)", "broker": "\(broker.brokerURL)"])
         await withTaskGroup(of: Void.self) { group in
@@ -47,6 +51,7 @@ public struct RunnerService: Service {
                     for await job in jobs {
                         workers.addTask {
                             await self.handle(job)
+                            await running.finish(job.id)
                             await slots.release()
                         }
                     }
@@ -55,22 +60,28 @@ public struct RunnerService: Service {
             group.addTask {
                 defer { intake.finish() }
                 try? await cancelWhenGracefulShutdown {
-                    try await self.pollLoop(slots: slots, intake: intake)
+                    try await self.pollLoop(slots: slots, running: running, intake: intake)
                 }
             }
         }
         logger.info("runner agent stopped", metadata: ["runner.id": "\(runnerID)"])
     }
 
-    private func pollLoop(slots: JobSlots, intake: AsyncStream<RunnerJob>.Continuation) async throws {
+    private func pollLoop(slots: JobSlots, running: RunningJobs, intake: AsyncStream<RunnerJob>.Continuation) async throws {
         var backoff = Backoff(initial: options.retryInitial, maximum: options.retryMaximum)
         while !Task.isCancelled {
             let free = await slots.available()
             do {
                 let token = try await tokens.current()
-                let leased = try await broker.pollJobs(accessToken: token, wait: options.pollWait, max: free)
+                let leased = try await broker.pollJobs(accessToken: token, wait: options.pollWait, max: min(free, Self.maximumJobsPerPoll))
                 backoff.reset()
                 for job in leased {
+                    // A job this process still runs came back because its lease ran out: running
+                    // it twice would spend the same authorization code twice.
+                    guard await running.start(job.id) else {
+                        logger.warning("job leased again while still running here; ignored", metadata: ["job.id": "\(job.id)"])
+                        continue
+                    }
                     await slots.take()
                     intake.yield(job)
                 }
@@ -91,12 +102,15 @@ public struct RunnerService: Service {
     private func handle(_ job: RunnerJob) async {
         logger.info("job started", metadata: ["job.id": "\(job.id)", "job.kind": "\(job.kind.rawValue)", "job.attempt": "\(job.attempt)"])
         let result = await executor.execute(job)
+        // Cancelled (not a graceful shutdown, which lets jobs finish): report nothing, and the
+        // lease returns the job to the queue.
+        guard !Task.isCancelled else { return }
         if case .failed(let code, _) = result {
             logger.warning("job failed", metadata: ["job.id": "\(job.id)", "error": "\(code)"])
         }
         var backoff = Backoff(initial: options.retryInitial, maximum: options.retryMaximum)
         let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline {
+        while ContinuousClock.now < deadline, !Task.isCancelled {
             do {
                 let token = try await tokens.current()
                 let verdict = try await broker.postResult(result, jobID: job.id, accessToken: token)
@@ -104,11 +118,27 @@ public struct RunnerService: Service {
                 return
             } catch BrokerClientError.unauthorized {
                 await tokens.invalidate()
+            } catch is CancellationError {
+                return
             } catch {
                 logger.warning("cannot report a job result; retrying", metadata: ["job.id": "\(job.id)", "error": "\(error)"])
-                try? await Task.sleep(for: backoff.next())
+                do { try await Task.sleep(for: backoff.next()) } catch { return }
             }
         }
         logger.error("gave up reporting a job result", metadata: ["job.id": "\(job.id)"])
+    }
+}
+
+/// Ids of the jobs this process is running.
+actor RunningJobs {
+    private var ids: Set<String> = []
+
+    /// False when the job is already running here.
+    func start(_ id: String) -> Bool {
+        ids.insert(id).inserted
+    }
+
+    func finish(_ id: String) {
+        ids.remove(id)
     }
 }

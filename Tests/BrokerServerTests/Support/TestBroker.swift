@@ -88,6 +88,7 @@ struct APIClient: Sendable {
     let client: any TestClientProtocol
     let adminToken: String
     let broker: TestBroker
+    var audience = Fixtures.audience
 
     func request(_ method: HTTPRequest.Method, _ uri: String, bearer: String?, body: String? = nil,
                  contentType: String = "application/json", headers extra: HTTPFields = [:]) async throws -> APIResponse {
@@ -132,7 +133,7 @@ struct APIClient: Sendable {
     }
 
     func runnerAccessToken(_ runner: TestRunner) async throws -> String {
-        let assertion = try await Fixtures.assertion(runnerID: runner.id, key: runner.keys.signing, now: broker.clock.now)
+        let assertion = try await Fixtures.assertion(runnerID: runner.id, key: runner.keys.signing, now: broker.clock.now, audience: audience)
         let response = try await tokenRequest(assertion: assertion)
         #expect(response.status == .ok)
         return try #require(response.string("access_token"))
