@@ -153,30 +153,19 @@ struct ConnectionLifecycleEndToEndTests {
     }
 
     @Test func deletingTheIntegrationRevokesItsConnectionsTokens() async throws {
-        let stack = try await LiveStack.start()
-        let browser = TestBrowser()
-        let runner = try await stack.registerRunner()
-        let integrationID = try await stack.integration(.gitlab, runner: runner)
-        let agent = stack.startAgent(runner)
-        let token = try await Self.connect(stack, browser, integrationID: integrationID, runner: runner)
-        #expect(stack.fake.isActive(accessToken: token))
+        let alice = try await ConnectedUser.gitlab()
+        #expect(alice.stack.fake.isActive(accessToken: alice.token))
 
-        let (status, _) = try await stack.apiResponse(.DELETE, "/api/v1/integrations/\(integrationID)")
+        let (status, _) = try await alice.stack.apiResponse(.DELETE, "/api/v1/integrations/\(alice.integrationID)")
         #expect(status == 204)
-        #expect(try await stack.connections().isEmpty)
-        try await Self.eventually { !stack.fake.isActive(accessToken: token) }
-        agent.cancel()
-        try await browser.shutdown()
-        try await stack.stop()
+        #expect(try await alice.stack.connections().isEmpty)
+        try await Self.eventually { !alice.stack.fake.isActive(accessToken: alice.token) }
+        try await alice.finish()
     }
 
     @Test func aForgedRevocationCannotSendTokensElsewhere() async throws {
-        let stack = try await LiveStack.start()
-        let browser = TestBrowser()
-        let runner = try await stack.registerRunner()
-        let integrationID = try await stack.integration(.gitlab, runner: runner)
-        let agent = stack.startAgent(runner)
-        let token = try await Self.connect(stack, browser, integrationID: integrationID, runner: runner)
+        let alice = try await ConnectedUser.gitlab()
+        let (stack, runner, integrationID, token) = (alice.stack, alice.runner, alice.integrationID, alice.token)
         let connection = try #require(try await stack.broker.store.connections(user: "alice").first)
 
         // Someone who can write to the database queues a revocation of alice's real tokens for a
@@ -195,9 +184,33 @@ struct ConnectionLifecycleEndToEndTests {
 
         try await Self.eventually { stack.runnerLog.text.contains("endpoint_mismatch") }
         #expect(stack.fake.isActive(accessToken: token), "the tokens went nowhere")
-        agent.cancel()
-        try await browser.shutdown()
-        try await stack.stop()
+        try await alice.finish()
+    }
+
+    /// Alice, connected to a GitLab integration through the browser, with the runner agent running.
+    struct ConnectedUser {
+        let stack: LiveStack
+        let browser: TestBrowser
+        let runner: TestRunner
+        let integrationID: String
+        let agent: Task<Void, any Error>
+        let token: String
+
+        static func gitlab() async throws -> ConnectedUser {
+            let stack = try await LiveStack.start()
+            let browser = TestBrowser()
+            let runner = try await stack.registerRunner()
+            let integrationID = try await stack.integration(.gitlab, runner: runner)
+            let agent = stack.startAgent(runner)
+            let token = try await ConnectionLifecycleEndToEndTests.connect(stack, browser, integrationID: integrationID, runner: runner)
+            return ConnectedUser(stack: stack, browser: browser, runner: runner, integrationID: integrationID, agent: agent, token: token)
+        }
+
+        func finish() async throws {
+            agent.cancel()
+            try await browser.shutdown()
+            try await stack.stop()
+        }
     }
 
     static func eventually(_ condition: @Sendable () -> Bool, timeout: Duration = .seconds(10)) async throws {
