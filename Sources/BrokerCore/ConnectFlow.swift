@@ -4,6 +4,8 @@ import Foundation
 /// SCM until the runner reports the token exchange.
 public struct ConnectFlow: Sendable, Equatable {
     public static let lifetime: TimeInterval = 600
+    /// Creating a PAT at the SCM takes a while: a PAT flow lives longer.
+    public static let patLifetime: TimeInterval = 1800
 
     public enum Status: String, Sendable, Codable {
         /// Sent to the SCM; waiting for the callback. `state` is still unused.
@@ -15,10 +17,12 @@ public struct ConnectFlow: Sendable, Equatable {
     }
 
     public var id: String
+    /// OAuth (state, code exchange) or PAT (a form whose CSRF token is the `state`).
+    public var kind: Connection.Kind
     public var integrationID: String
     public var runnerID: String
     public var user: String
-    /// SHA-256 of the OAuth `state`: the broker never keeps it in a usable form.
+    /// SHA-256 of the OAuth `state` (or of the PAT form's CSRF token): never kept in a usable form.
     public var stateHash: String
     /// SHA-256 of the browser cookie the flow is bound to.
     public var browserHash: String
@@ -32,10 +36,11 @@ public struct ConnectFlow: Sendable, Equatable {
     public var callbackAt: Date?
     public var completedAt: Date?
 
-    public init(id: String, integrationID: String, runnerID: String, user: String, stateHash: String, browserHash: String,
-                sealedCodeVerifier: String?, status: Status = .started, failure: FlowFailure? = nil, jobID: String? = nil,
+    public init(id: String, kind: Connection.Kind = .oauth, integrationID: String, runnerID: String, user: String, stateHash: String,
+                browserHash: String, sealedCodeVerifier: String?, status: Status = .started, failure: FlowFailure? = nil, jobID: String? = nil,
                 connectionID: String? = nil, createdAt: Date, callbackAt: Date? = nil, completedAt: Date? = nil) {
         self.id = id
+        self.kind = kind
         self.integrationID = integrationID
         self.runnerID = runnerID
         self.user = user
@@ -53,6 +58,10 @@ public struct ConnectFlow: Sendable, Equatable {
 }
 
 /// Why a flow or job failed: a stable code and words for a person. Never a secret.
+extension ConnectFlow {
+    public var lifetime: TimeInterval { kind == .pat ? Self.patLifetime : Self.lifetime }
+}
+
 public struct FlowFailure: Sendable, Equatable, Codable {
     public var code: String
     public var message: String

@@ -16,6 +16,7 @@ public struct Integration: Sendable, Equatable {
     public var pat: PATSettings
     public var labels: [String]
     public var description: String
+    public var credentialMode: CredentialMode = .user
     public var createdAt: Date
     public var updatedAt: Date
 

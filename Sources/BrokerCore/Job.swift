@@ -10,6 +10,10 @@ public struct Job: Sendable, Equatable {
         case oauthExchange = "oauth_exchange"
         /// Revoke a removed connection's tokens at the SCM (best effort).
         case revokeConnection = "revoke_connection"
+        /// Check a user's PAT at the SCM and seal it with who it belongs to.
+        case patValidation = "pat_validation"
+        /// Check an organization credential for an admin, who waits for the answer.
+        case credentialValidation = "credential_validation"
     }
 
     public enum Status: String, Sendable, Codable {
@@ -31,9 +35,12 @@ public struct Job: Sendable, Equatable {
     public var attempts: Int
     public var createdAt: Date
     public var completedAt: Date?
+    /// What the runner reported, for jobs someone waits on (credential validation).
+    public var result: String?
 
     public init(id: String, runnerID: String, kind: Kind, integrationID: String, flowID: String? = nil, payload: String,
-                status: Status = .queued, leaseExpiresAt: Date? = nil, attempts: Int = 0, createdAt: Date, completedAt: Date? = nil) {
+                status: Status = .queued, leaseExpiresAt: Date? = nil, attempts: Int = 0, createdAt: Date, completedAt: Date? = nil,
+                result: String? = nil) {
         self.id = id
         self.runnerID = runnerID
         self.kind = kind
@@ -45,6 +52,7 @@ public struct Job: Sendable, Equatable {
         self.attempts = attempts
         self.createdAt = createdAt
         self.completedAt = completedAt
+        self.result = result
     }
 }
 
@@ -55,6 +63,8 @@ public enum JobOutcome: Sendable, Equatable {
     case failed(FlowFailure)
     /// Done, nothing to record (a revoke).
     case succeeded
+    /// Kept on the job for whoever waits on it (a credential validation's answer, as JSON).
+    case recorded(String)
 }
 
 /// How the store took a job result.

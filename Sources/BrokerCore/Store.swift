@@ -80,6 +80,13 @@ public protocol ConnectStore: Sendable {
     /// again within the flow's lifetime). False when the flow is not `failed`.
     func restartFlow(id: String, stateHash: String, sealedCodeVerifier: String?, now: Date) async throws -> Bool
 
+    /// Replaces the hash of the PAT form's CSRF token of a `started` or `failed` flow (each
+    /// rendering of the form has its own). False otherwise.
+    func setFlowState(id: String, stateHash: String) async throws -> Bool
+    /// Submits a PAT: moves a `started` or `failed` PAT flow whose CSRF hash is `stateHash` to
+    /// `exchanging` with a new (unusable) state and queues the validation job, atomically.
+    func beginPATValidation(flowID: String, stateHash: String, newStateHash: String, job: Job, now: Date) async throws -> Bool
+
     // MARK: Jobs
     func enqueueJob(_ job: Job) async throws
     func job(id: String) async throws -> Job?
@@ -89,6 +96,20 @@ public protocol ConnectStore: Sendable {
     /// Records a runner's result once. For an exchange, stores the connection (replacing the
     /// user's older one for the integration, whose revocation is queued) and settles the flow.
     func completeJob(id: String, runnerID: String, outcome: JobOutcome, now: Date) async throws -> JobCompletion
+
+    /// Forgets jobs whose answers were read (credential validations).
+    func deleteJobs(ids: [String]) async throws
+
+    // MARK: Organization credentials
+    /// Sets the integration's credential mode and replaces its organization credentials (the
+    /// old ones are deleted) if the integration is still the version read; see `updateIntegration`.
+    func setCredentialMode(integrationID: String, mode: CredentialMode, credentials: [OrganizationCredential],
+                           expectedUpdatedAt: Date, updatedAt: Date) async throws
+    func organizationCredentials(integrationID: String) async throws -> [OrganizationCredential]
+    /// The next organization credential in turn: the least recently used one that is not rate
+    /// limited at `now` (marked used). Nil when there is none or all are limited.
+    func pickOrganizationCredential(integrationID: String, now: Date) async throws -> OrganizationCredential?
+    func markOrganizationCredentialRateLimited(id: String, until: Date) async throws
 
     // MARK: Connections
     func connections(user: String) async throws -> [Connection]

@@ -88,6 +88,27 @@ extension SQLiteStore {
         }
     }
 
+    public func setFlowState(id: String, stateHash: String) async throws -> Bool {
+        try await write { db in
+            try db.execute(sql: "UPDATE connect_flows SET state_hash = ? WHERE id = ? AND status IN ('started', 'failed')",
+                           arguments: [stateHash, id])
+            return db.changesCount == 1
+        }
+    }
+
+    public func beginPATValidation(flowID: String, stateHash: String, newStateHash: String, job: Job, now: Date) async throws -> Bool {
+        try await write { db in
+            try db.execute(sql: """
+                UPDATE connect_flows SET status = 'exchanging', state_hash = ?, job_id = ?, callback_at = ?, failure_code = NULL,
+                    failure_message = NULL, completed_at = NULL
+                WHERE id = ? AND kind = 'pat' AND state_hash = ? AND status IN ('started', 'failed')
+                """, arguments: [newStateHash, job.id, now.timeIntervalSince1970, flowID, stateHash])
+            guard db.changesCount == 1 else { return false }
+            try Self.insert(job, db)
+            return true
+        }
+    }
+
     /// Moves a flow in `status` to `failed`. False when it was in another state.
     static func settle(flowID: String, from status: String, failure: FlowFailure, now: Date, _ db: Database) throws -> Bool {
         try db.execute(sql: """
@@ -100,21 +121,22 @@ extension SQLiteStore {
     static func insert(_ flow: ConnectFlow, _ db: Database) throws {
         try db.execute(sql: """
             INSERT INTO connect_flows (id, integration_id, runner_id, user_name, state_hash, browser_hash, code_verifier_jwe,
-                status, failure_code, failure_message, job_id, connection_id, created_at, callback_at, completed_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                status, failure_code, failure_message, job_id, connection_id, created_at, callback_at, completed_at, kind)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [
                 flow.id, flow.integrationID, flow.runnerID, flow.user, flow.stateHash, flow.browserHash, flow.sealedCodeVerifier,
                 flow.status.rawValue, flow.failure?.code, flow.failure?.message, flow.jobID, flow.connectionID,
                 flow.createdAt.timeIntervalSince1970, flow.callbackAt?.timeIntervalSince1970, flow.completedAt?.timeIntervalSince1970,
+                flow.kind.rawValue,
             ])
     }
 
     private static func flow(_ db: Database, _ column: String, _ value: String) throws -> ConnectFlow? {
         try Row.fetchOne(db, sql: "SELECT * FROM connect_flows WHERE \(column) = ?", arguments: [value]).flatMap { row in
-            guard let status = ConnectFlow.Status(rawValue: row["status"]) else { return nil }
+            guard let status = ConnectFlow.Status(rawValue: row["status"]), let kind = Connection.Kind(rawValue: row["kind"]) else { return nil }
             let failureCode: String? = row["failure_code"]
             return ConnectFlow(
-                id: row["id"], integrationID: row["integration_id"], runnerID: row["runner_id"], user: row["user_name"],
+                id: row["id"], kind: kind, integrationID: row["integration_id"], runnerID: row["runner_id"], user: row["user_name"],
                 stateHash: row["state_hash"], browserHash: row["browser_hash"], sealedCodeVerifier: row["code_verifier_jwe"],
                 status: status, failure: failureCode.map { FlowFailure(code: $0, message: row["failure_message"] ?? "") },
                 jobID: row["job_id"], connectionID: row["connection_id"], createdAt: date(row["created_at"])!,

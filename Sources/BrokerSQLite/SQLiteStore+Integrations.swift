@@ -9,8 +9,8 @@ extension SQLiteStore {
             try db.execute(sql: """
                 INSERT INTO integrations (id, runner_id, name, provider, url, oauth_flavor, oauth_tenant, oauth_authority,
                     oauth_client_id, oauth_client_secret_jwe, oauth_client_secret_key_id, oauth_client_secret_updated_at,
-                    pat_enabled, labels, description, created_at, updated_at, api_url)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    pat_enabled, labels, description, created_at, updated_at, api_url, credential_mode)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: Self.arguments(integration))
         }
     }
@@ -36,7 +36,7 @@ extension SQLiteStore {
                 UPDATE integrations SET id = ?, runner_id = ?, name = ?, provider = ?, url = ?, oauth_flavor = ?, oauth_tenant = ?,
                     oauth_authority = ?, oauth_client_id = ?, oauth_client_secret_jwe = ?, oauth_client_secret_key_id = ?,
                     oauth_client_secret_updated_at = ?, pat_enabled = ?, labels = ?, description = ?, created_at = ?, updated_at = ?,
-                    api_url = ?
+                    api_url = ?, credential_mode = ?
                 WHERE id = ? AND runner_id = ? AND updated_at = ?
                 """, arguments: arguments)
             guard db.changesCount == 1 else {
@@ -75,6 +75,7 @@ extension SQLiteStore {
             oauth?.clientSecret.keyID, oauth?.clientSecret.updatedAt.timeIntervalSince1970,
             integration.pat.enabled, labels, integration.description,
             integration.createdAt.timeIntervalSince1970, integration.updatedAt.timeIntervalSince1970, integration.apiURL,
+            integration.credentialMode.rawValue,
         ]
     }
 
@@ -92,7 +93,7 @@ extension SQLiteStore {
             )
         }
         let labelsJSON: String = row["labels"]
-        return Integration(
+        var integration = Integration(
             id: row["id"], runnerID: row["runner_id"], name: row["name"], provider: provider, url: row["url"],
             apiURL: row["api_url"], oauth: oauth, pat: PATSettings(enabled: row["pat_enabled"]),
             labels: (try? JSONDecoder().decode([String].self, from: Data(labelsJSON.utf8))) ?? [],
@@ -100,5 +101,7 @@ extension SQLiteStore {
             createdAt: Date(timeIntervalSince1970: row["created_at"]),
             updatedAt: Date(timeIntervalSince1970: row["updated_at"])
         )
+        integration.credentialMode = CredentialMode(rawValue: row["credential_mode"]) ?? .user
+        return integration
     }
 }

@@ -74,6 +74,8 @@ extension SQLiteStore {
                 }
             case .succeeded:
                 break
+            case .recorded(let result):
+                try db.execute(sql: "UPDATE jobs SET result = ? WHERE id = ?", arguments: [result, id])
             }
             return .applied
         }
@@ -88,14 +90,20 @@ extension SQLiteStore {
                        arguments: [runnerID, now - ConnectFlow.lifetime])
     }
 
+    public func deleteJobs(ids: [String]) async throws {
+        try await write { db in
+            for id in ids { try db.execute(sql: "DELETE FROM jobs WHERE id = ?", arguments: [id]) }
+        }
+    }
+
     static func insert(_ job: Job, _ db: Database) throws {
         try db.execute(sql: """
-            INSERT INTO jobs (id, runner_id, kind, integration_id, flow_id, payload, status, lease_expires_at, attempts, created_at, completed_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO jobs (id, runner_id, kind, integration_id, flow_id, payload, status, lease_expires_at, attempts, created_at, completed_at, result)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [
                 job.id, job.runnerID, job.kind.rawValue, job.integrationID, job.flowID, job.payload, job.status.rawValue,
                 job.leaseExpiresAt?.timeIntervalSince1970, job.attempts, job.createdAt.timeIntervalSince1970,
-                job.completedAt?.timeIntervalSince1970,
+                job.completedAt?.timeIntervalSince1970, job.result,
             ])
     }
 
@@ -103,6 +111,6 @@ extension SQLiteStore {
         guard let kind = Job.Kind(rawValue: row["kind"]), let status = Job.Status(rawValue: row["status"]) else { return nil }
         return Job(id: row["id"], runnerID: row["runner_id"], kind: kind, integrationID: row["integration_id"], flowID: row["flow_id"],
                    payload: row["payload"], status: status, leaseExpiresAt: date(row["lease_expires_at"]), attempts: row["attempts"],
-                   createdAt: date(row["created_at"])!, completedAt: date(row["completed_at"]))
+                   createdAt: date(row["created_at"])!, completedAt: date(row["completed_at"]), result: row["result"])
     }
 }

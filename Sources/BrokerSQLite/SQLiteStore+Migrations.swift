@@ -135,6 +135,28 @@ extension SQLiteStore {
                 );
                 """)
         }
+        migrator.registerMigration("v3-pat") { db in
+            try db.execute(sql: """
+                ALTER TABLE connect_flows ADD COLUMN kind TEXT NOT NULL DEFAULT 'oauth';
+                ALTER TABLE jobs ADD COLUMN result TEXT;
+                ALTER TABLE integrations ADD COLUMN credential_mode TEXT NOT NULL DEFAULT 'user';
+                CREATE TABLE organization_credentials (
+                    id TEXT PRIMARY KEY,
+                    integration_id TEXT NOT NULL REFERENCES integrations(id) ON DELETE CASCADE,
+                    username TEXT,
+                    credentials_jwe TEXT NOT NULL,
+                    credentials_key_id TEXT NOT NULL,
+                    credentials_updated_at DOUBLE NOT NULL,
+                    scm_user_id TEXT NOT NULL,
+                    scm_username TEXT NOT NULL,
+                    scm_display_name TEXT,
+                    created_at DOUBLE NOT NULL,
+                    last_used_at DOUBLE,
+                    rate_limited_until DOUBLE
+                );
+                CREATE INDEX organization_credentials_integration ON organization_credentials(integration_id);
+                """)
+        }
         return migrator
     }
 }

@@ -39,7 +39,8 @@ public func buildRouter(_ configuration: BrokerConfiguration, store: any Store, 
 
     let admin = router.group("api/v1", context: AdminContext.self)
     RunnersController(store: store, clock: clock).addRoutes(to: admin)
-    IntegrationsController(store: store, clock: clock, publicURL: configuration.publicURL).addRoutes(to: admin)
+    IntegrationsController(store: store, clock: clock, publicURL: configuration.publicURL, notifier: notifier,
+                           validationTimeout: configuration.credentialValidationTimeout).addRoutes(to: admin)
     ServiceTokensController(store: store, clock: clock).addRoutes(to: admin)
 
     let environments = router.group("api/v1", context: EnvironmentServiceContext.self)

@@ -13,6 +13,8 @@ public struct BrokerConfiguration: Sendable {
     /// How long a callback waits for the runner to pick up the exchange before the page says
     /// the runner is offline.
     public var runnerOfflineTimeout: TimeInterval = 60
+    /// How long an admin request waits for the runner to validate organization credentials.
+    public var credentialValidationTimeout: TimeInterval = 30
     /// The longest a runner's job poll is held open.
     public var maximumPollWait: TimeInterval = 30
 

@@ -22,41 +22,11 @@ extension State {
             stats.count(nil, \.apiCalls)
             return adoNotFound(org)
         }
-        enum Caller { case oauth(AccessRecord), pat(FakeSCM.User) }
-        var caller: Caller?
-        if let (_, record) = bearer(request, kinds: [.entra, .legacy]) {
-            caller = .oauth(record)
-        } else if let (scheme, credentials) = request.authorization, scheme == "basic",
-                  let decoded = Data(base64Encoded: credentials).flatMap({ String(data: $0, encoding: .utf8) }),
-                  let colon = decoded.firstIndex(of: ":"),
-                  let user = organization.pats[String(decoded[decoded.index(after: colon)...])] {
-            caller = .pat(user)
-        }
         let user: FakeSCM.User
-        switch caller {
-        case .oauth(let record):
-            stats.count(record.kind, \.apiCalls)
-            if organization.oauthBlocked {
-                return .json(401, .object([
-                    ("$id", .string("1")), ("innerException", .null),
-                    ("message", .string("TF400813: The user '\(record.user.azureDevOpsID)' is not authorized to access this resource.")),
-                    ("typeName", .string("Microsoft.TeamFoundation.Framework.Server.UnauthorizedRequestException, Microsoft.TeamFoundation.Framework.Server")),
-                    ("typeKey", .string("UnauthorizedRequestException")), ("errorCode", .int(0)), ("eventId", .int(3000)),
-                ]), headers: adoChallengeHeaders(organization))
-            }
-            user = record.user
-        case .pat(let patUser):
-            stats.count(nil, \.apiCalls)
-            user = patUser
-        case nil:
-            stats.count(nil, \.apiCalls)
-            if request.header("x-tfs-fedauthredirect")?.lowercased() == "suppress" {
-                return FakeResponse(status: 401, headers: adoChallengeHeaders(organization), body: "")
-            }
-            // Quirk: without the header a bad credential gets a sign-in page, not a 401.
-            return .html(203, title: "Azure DevOps Services | Sign In",
-                         message: "Sign in to continue to Azure DevOps. (fake-scm: the credentials were missing, invalid or expired.)",
-                         headers: [("X-VSS-ResourceTenant", organization.tenant)])
+        switch adoCaller(organization, request) {
+        case .answer(let answer): return answer
+        case .proceed(.oauth(let record)): user = record.user
+        case .proceed(.pat(let record)): user = record.pat.user
         }
         let identity = JSON.object([
             ("id", .string(user.azureDevOpsID)),
@@ -79,7 +49,7 @@ extension State {
         ]), headers: [("X-VSS-ResourceTenant", organization.tenant)])
     }
 
-    private func adoChallengeHeaders(_ organization: Organization) -> [(String, String)] {
+    func adoChallengeHeaders(_ organization: Organization) -> [(String, String)] {
         [
             ("X-VSS-ResourceTenant", organization.tenant),
             ("WWW-Authenticate", "Bearer authorization_uri=https://login.microsoftonline.com/\(organization.tenant)"),
@@ -87,7 +57,7 @@ extension State {
         ]
     }
 
-    private func adoNotFound(_ org: String) -> FakeResponse {
+    func adoNotFound(_ org: String) -> FakeResponse {
         .json(404, .object([
             ("$id", .string("1")), ("innerException", .null),
             ("message", .string("The organization '\(org)' does not exist.")),
@@ -100,18 +70,40 @@ extension State {
 
     mutating func githubUser(_ request: FakeRequest) -> FakeResponse {
         stats.count(.github, \.apiCalls)
-        guard let (_, record) = bearer(request, kinds: [.github], schemes: ["bearer", "token"]) else {
-            return .json(401, .object([
-                ("message", .string("Bad credentials")),
-                ("documentation_url", .string("https://docs.github.com/rest")),
-                ("status", .string("401")),
-            ]))
-        }
-        let user = record.user
+        let badCredentials = FakeResponse.json(401, .object([
+            ("message", .string("Bad credentials")),
+            ("documentation_url", .string("https://docs.github.com/rest")),
+            ("status", .string("401")),
+        ]))
+        let user: FakeSCM.User
+        let token: String
         var headers: [(String, String)] = []
-        if let app = app(.github, record.clientID), !app.expiringTokens {
-            headers.append(("X-OAuth-Scopes", record.scope.split(separator: ",").joined(separator: ", ")))
+        if let (accessToken, record) = bearer(request, kinds: [.github], schemes: ["bearer", "token"]) {
+            user = record.user
+            token = accessToken
+            if let app = app(.github, record.clientID), !app.expiringTokens {
+                headers.append(("X-OAuth-Scopes", record.scope.split(separator: ",").joined(separator: ", ")))
+            }
+        } else if let (scheme, credentials) = request.authorization, scheme == "token" || scheme == "bearer",
+                  let use = usePAT(credentials, .github) {
+            switch use {
+            case .refused: return badCredentials
+            case .rateLimited(let answer): return answer
+            case .accepted(let record):
+                user = record.pat.user
+                token = credentials
+                // Fine-grained PATs have permissions, not scopes: no X-OAuth-Scopes at all.
+                if !credentials.hasPrefix("github_pat_") {
+                    headers.append(("X-OAuth-Scopes", record.pat.scopes.joined(separator: ", ")))
+                }
+                if let expiresAt = record.pat.expiresAt {
+                    headers.append(("GitHub-Authentication-Token-Expiration", DateText.githubExpiration(expiresAt)))
+                }
+            }
+        } else {
+            return badCredentials
         }
+        headers += githubRateHeaders(token)
         return .json(200, .object([
             ("login", .string(user.login)),
             ("id", .int(user.githubID)),
@@ -127,11 +119,23 @@ extension State {
 
     mutating func gitlabUser(_ request: FakeRequest) -> FakeResponse {
         stats.count(.gitlab, \.apiCalls)
-        guard let (_, record) = bearer(request, kinds: [.gitlab]) else {
+        let user: FakeSCM.User
+        let scopes: Set<String>
+        if let (_, record) = bearer(request, kinds: [.gitlab]) {
+            user = record.user
+            scopes = Set(record.scope.split(separator: " ").map(String.init))
+        } else if let token = request.gitlabPAT, let use = usePAT(token, .gitlab) {
+            switch use {
+            case .refused(let record): return gitlabRefused(record)
+            case .rateLimited(let answer): return answer
+            case .accepted(let record):
+                user = record.pat.user
+                scopes = Set(record.pat.scopes)
+            }
+        } else {
             return .json(401, .object([("message", .string("401 Unauthorized"))]))
         }
         // GitLab: /user needs api, read_api or read_user; repository scopes are not enough.
-        let scopes = Set(record.scope.split(separator: " ").map(String.init))
         guard !scopes.isDisjoint(with: ["api", "read_api", "read_user"]) else {
             return .json(403, .object([
                 ("error", .string("insufficient_scope")),
@@ -139,7 +143,6 @@ extension State {
                 ("scope", .string("api read_api read_user")),
             ]), headers: [("WWW-Authenticate", "Bearer realm=\"Protected by OAuth 2.0\", error=\"insufficient_scope\", error_description=\"The request requires higher privileges than provided by the access token.\", scope=\"api read_api read_user\"")])
         }
-        let user = record.user
         return .json(200, .object([
             ("id", .int(user.gitlabID)),
             ("username", .string(user.login)),
@@ -217,13 +220,11 @@ extension State {
 
     mutating func bitbucketUser(_ request: FakeRequest) -> FakeResponse {
         stats.count(.bitbucket, \.apiCalls)
-        guard let (_, record) = bearer(request, kinds: [.bitbucket]) else {
-            let expired = request.authorization.flatMap { accessTokens[$0.credentials] }.map { !$0.revoked } ?? false
-            let message = expired ? "Access token expired. Use your refresh token to obtain a new access token."
-                : "Token is invalid, expired, or not supported for this endpoint."
-            return .json(401, .object([("type", .string("error")), ("error", .object([("message", .string(message))]))]))
+        let user: FakeSCM.User
+        switch bitbucketCaller(request) {
+        case .answer(let answer): return answer
+        case .proceed(let caller): user = caller.user
         }
-        let user = record.user
         let uuid = "{" + derivedGUID("bitbucket:" + user.id) + "}"
         return .json(200, .object([
             ("display_name", .string(user.displayName)),
@@ -233,5 +234,29 @@ extension State {
             ("nickname", .string(user.login)),
             ("username", .string(user.login)),
         ]))
+    }
+
+    /// An OAuth bearer token or a PAT (HTTP Basic, user name checked), or the refusal.
+    mutating func bitbucketCaller(_ request: FakeRequest) -> Gate<BitbucketCaller> {
+        if let (_, record) = bearer(request, kinds: [.bitbucket]) {
+            return .proceed(.oauth(record))
+        }
+        if let (username, password) = request.basicCredentials,
+           let use = usePAT(password, .bitbucket, valid: { $0.basicUsername == username }) {
+            switch use {
+            case .accepted(let record): return .proceed(.pat(record))
+            case .rateLimited(let answer): return .answer(answer)
+            case .refused: break
+            }
+        }
+        if request.authorization?.scheme == "basic" {
+            return .answer(.json(401, .object([
+                ("type", .string("error")), ("error", .object([("message", .string("Invalid credentials"))])),
+            ]), headers: [("WWW-Authenticate", "Basic realm=\"Bitbucket.org HTTP\"")]))
+        }
+        let expired = request.authorization.flatMap { accessTokens[$0.credentials] }.map { !$0.revoked } ?? false
+        let message = expired ? "Access token expired. Use your refresh token to obtain a new access token."
+            : "Token is invalid, expired, or not supported for this endpoint."
+        return .answer(.json(401, .object([("type", .string("error")), ("error", .object([("message", .string(message))]))])))
     }
 }

@@ -56,6 +56,7 @@ extension State {
         func only(_ allowed: String, _ body: () -> FakeResponse) -> FakeResponse {
             method == allowed ? body() : .methodNotAllowed(allowed)
         }
+        if let failure = injectedAPIFailure(s) { return failure }
         switch s.count {
         case 0:
             return .text(200, "fake-scm: entra, vssps, ado, github, gitlab, bitbucket\n")
@@ -85,16 +86,22 @@ extension State {
             return only("GET") { gitlabTokenInfo(request) }
         case _ where s == ["gitlab", "api", "v4", "user"]:
             return only("GET") { gitlabUser(request) }
+        case _ where s == ["gitlab", "api", "v4", "personal_access_tokens", "self"]:
+            return only("GET") { gitlabPATSelf(request) }
         case _ where s == ["bitbucket", "site", "oauth2", "authorize"]:
             return only("GET") { authorize(.bitbucket, tenant: nil, request) }
         case _ where s == ["bitbucket", "site", "oauth2", "access_token"]:
             return only("POST") { token(.bitbucket, tenant: nil, request) }
         case _ where s == ["bitbucket", "api", "2.0", "user"]:
             return only("GET") { bitbucketUser(request) }
+        case 5 where s.starts(with: ["bitbucket", "api", "2.0", "repositories"]):
+            return only("GET") { bitbucketRepositories(workspace: s[4], request) }
         case 2 where s[0] == "ado":
             return method == "GET" || method == "HEAD" ? adoOrganizationRoot(org: s[1]) : .methodNotAllowed("GET, HEAD")
         case 4 where s[0] == "ado" && s[2] == "_apis" && s[3] == "connectionData":
             return only("GET") { adoConnectionData(org: s[1], request) }
+        case 5 where s[0] == "ado" && s[2] == "_apis" && s[3] == "git" && s[4] == "repositories":
+            return only("GET") { adoRepositories(org: s[1], request) }
         default:
             return .notFound
         }

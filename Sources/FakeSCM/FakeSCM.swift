@@ -111,14 +111,44 @@ public final class FakeSCM: Sendable {
         public init() {}
     }
 
+    /// Counters of the API calls made with the personal access tokens of one provider.
+    public struct PATCounts: Sendable, Equatable {
+        /// API calls that presented a registered PAT of this provider, whatever the answer
+        /// (refused and rate-limited ones included). Tokens the fake does not know are not
+        /// counted here: nothing says they were meant as PATs.
+        public var apiCalls = 0
+        /// Of those, the ones refused as bad credentials: revoked, expired, of another Azure
+        /// DevOps organization, or (Bitbucket) sent with the wrong user name.
+        public var refused = 0
+        /// Of those, the ones answered with a rate limit armed by `rateLimitNext`. They are not
+        /// refusals: the PAT stays valid.
+        public var rateLimited = 0
+        /// API calls of this provider (any credentials) answered by `failNextAPICalls`.
+        public var injectedFailures = 0
+
+        public init() {}
+    }
+
     /// Counters since start. The top-level numbers are totals; `perKind` splits them.
     /// Azure DevOps API calls count under the kind of the OAuth token used; calls with a PAT
-    /// or without valid credentials count in the totals only.
+    /// or without valid credentials count in the totals only. GitHub, GitLab and Bitbucket API
+    /// calls count under their kind whatever the credentials (PATs included).
+    /// PAT calls are also counted per provider in `perProvider` (`stats[pat: .azureDevOps]`).
     public struct Stats: Sendable, Equatable {
         public var total = Counts()
         public var perKind: [Kind: Counts] = [:]
+        public var perProvider: [Provider: PATCounts] = [:]
 
         public init() {}
+
+        /// API calls made with a registered PAT, all providers.
+        public var patCalls: Int { perProvider.values.reduce(0) { $0 + $1.apiCalls } }
+
+        public subscript(pat provider: Provider) -> PATCounts { perProvider[provider] ?? PATCounts() }
+
+        mutating func countPAT(_ provider: Provider, _ counter: WritableKeyPath<PATCounts, Int>) {
+            perProvider[provider, default: PATCounts()][keyPath: counter] += 1
+        }
 
         public var authorizeRequests: Int { total.authorizeRequests }
         public var codeRedemptions: Int { total.codeRedemptions }
@@ -285,12 +315,10 @@ public final class FakeSCM: Sendable {
     }
 
     /// A personal access token valid for `organization` (which is added if missing), sent
-    /// as the password of HTTP Basic auth with any user name.
+    /// as the password of HTTP Basic auth with any user name. Same as
+    /// `add(PAT(provider: .azureDevOps, token: token, user: user, organization: organization))`.
     public func addPAT(organization: String, token: String, user: User) {
-        engine.state.withLock { state in
-            state.ensureOrganization(organization)
-            state.organizations[organization.lowercased()]?.pats[token] = user
-        }
+        add(PAT(provider: .azureDevOps, token: token, user: user, organization: organization))
     }
 
     /// Access-token lifetime in seconds for every kind; 0 (the default) means each provider's

@@ -20,8 +20,23 @@ struct Organization: Sendable {
     var tenant = "00000000-0000-0000-0000-000000000000"
     var oauthBlocked = false
     var instanceID = Random.guid()
-    /// PAT → user.
-    var pats: [String: FakeSCM.User] = [:]
+}
+
+/// A registered personal access token (any provider).
+struct PATRecord: Sendable {
+    var pat: FakeSCM.PAT
+    /// GitLab's token id (`/personal_access_tokens/self`).
+    var id: Int
+    var createdAt: Date
+
+    /// Bitbucket: the user name HTTP Basic auth must carry.
+    var basicUsername: String { pat.username ?? pat.user.login }
+}
+
+/// GitHub's per-token hourly rate-limit window, reported in `X-RateLimit-*` headers.
+struct RateWindow: Sendable {
+    var start: Date
+    var used: Int
 }
 
 struct CodeRecord: Sendable {
@@ -78,6 +93,16 @@ struct State: Sendable {
     var accessTokens: [String: AccessRecord] = [:]
     var refreshTokens: [String: RefreshRecord] = [:]
     var stats = FakeSCM.Stats()
+    /// Personal access tokens by token (all providers).
+    var pats: [String: PATRecord] = [:]
+    var nextPATID = 1
+    /// Repository names (`name` or `project/name`) by lower-cased Azure DevOps organization or
+    /// Bitbucket workspace.
+    var repositories: [String: [String]] = ["contoso": ["portal"]]
+    var pendingRateLimits: [FakeSCM.Provider: [FakeSCM.RateLimitStyle]] = [:]
+    var pendingAPIFailures: [FakeSCM.Provider: [Int]] = [:]
+    /// GitHub rate-limit windows by token (OAuth or PAT).
+    var githubRateWindows: [String: RateWindow] = [:]
 
     var now: Date { Date().addingTimeInterval(clockOffset) }
 

@@ -221,6 +221,30 @@ struct FakeRequest: Sendable {
         guard parts.count == 2 else { return nil }
         return (parts[0].lowercased(), parts[1].trimmingCharacters(in: .whitespaces))
     }
+
+    /// `Authorization: Basic base64(user:password)`, split at the first colon (the user name
+    /// may be empty: `curl -u :PAT`).
+    var basicCredentials: (username: String, password: String)? {
+        guard let (scheme, credentials) = authorization, scheme == "basic",
+              let data = Data(base64Encoded: credentials), let decoded = String(data: data, encoding: .utf8),
+              let colon = decoded.firstIndex(of: ":")
+        else { return nil }
+        return (String(decoded[..<colon]), String(decoded[decoded.index(after: colon)...]))
+    }
+
+    /// GitLab's PAT credentials: `PRIVATE-TOKEN`, else `Authorization: Bearer`.
+    var gitlabPAT: String? {
+        if let token = header("private-token") { return token.trimmingCharacters(in: .whitespaces) }
+        if let (scheme, token) = authorization, scheme == "bearer" { return token }
+        return nil
+    }
+
+    /// The query's fields; nil when it is malformed or repeats a name.
+    var queryFields: [String: String]? {
+        guard let query, !query.isEmpty else { return [:] }
+        if case .success(let fields) = Form.parse(query) { return fields }
+        return nil
+    }
 }
 
 struct FakeResponse: Sendable {

@@ -41,6 +41,19 @@ struct FakeSCMCommand: AsyncParsableCommand {
         FakeSCM.App(kind: .bitbucket, clientID: "demo-bitbucket-client", clientSecret: "fake-bitbucket-secret", redirectURIs: []),
     ]
 
+    /// One demo PAT per provider (fake values, printed on purpose), with what the fake checks.
+    static let demoPATs: [(pat: FakeSCM.PAT, hint: String)] = [
+        (FakeSCM.PAT(provider: .azureDevOps, token: "fake-ado-pat-contoso-0123456789abcdef", organization: "contoso"),
+         "Basic auth, any user name (even empty); contoso only; {api_url}/_apis/connectionData (bad PAT: 401 with X-TFS-FedAuthRedirect: Suppress, else 203 HTML), Code read: {api_url}/_apis/git/repositories?api-version=7.1"),
+        (FakeSCM.PAT(provider: .github, token: "ghp_fakedemo0000000000000000000000000000", scopes: ["repo", "read:org"],
+                     expiresAt: Date().addingTimeInterval(90 * 86400)),
+         "Authorization: token <PAT> (or Bearer); {api_url}/user answers X-OAuth-Scopes: repo, read:org and GitHub-Authentication-Token-Expiration"),
+        (FakeSCM.PAT(provider: .gitlab, token: "glpat-fakedemo000000000000", scopes: ["read_user", "read_repository"]),
+         "PRIVATE-TOKEN: <PAT> (or Authorization: Bearer); {api_url}/personal_access_tokens/self; {api_url}/user needs read_user, read_api or api"),
+        (FakeSCM.PAT(provider: .bitbucket, token: "fake-bitbucket-api-token-0123456789", username: "alice"),
+         "Basic auth alice:<token>, the user name must match; {api_url}/user, {api_url}/repositories/contoso?role=member"),
+    ]
+
     func run() async throws {
         var logger = Logger(label: "fake-scm")
         logger.logLevel = Logger.Level(rawValue: logLevel.lowercased()) ?? .info
@@ -51,6 +64,7 @@ struct FakeSCMCommand: AsyncParsableCommand {
             app.redirectURIs = redirectURIs
             fake.register(app)
         }
+        for demo in Self.demoPATs { fake.add(demo.pat) }
         output(summary(fake))
         await waitForTermination()
         output("fake-scm: stopping")
@@ -100,6 +114,21 @@ struct FakeSCMCommand: AsyncParsableCommand {
             }
             let json = oauth.map { "\"\($0.0)\": \"\($0.1)\"" }.joined(separator: ", ")
             lines.append("  integration JSON: {\"provider\": \"\(provider)\", \"api_url\": \"\(fake.apiURL(app.kind, organization: org))\", \"oauth\": {\(json)}}")
+            lines.append("")
+        }
+        lines.append("Personal access tokens (fake, for user \(fake.currentUser.login)):")
+        for (pat, hint) in Self.demoPATs {
+            let api = switch pat.provider {
+            case .azureDevOps: fake.apiURL(.entra, organization: pat.organization)
+            case .github: fake.apiURL(.github)
+            case .gitlab: fake.apiURL(.gitlab)
+            case .bitbucket: fake.apiURL(.bitbucket)
+            }
+            lines.append("[\(pat.provider == .azureDevOps ? "azure-devops" : pat.provider.rawValue) PAT]")
+            if let username = pat.username { lines.append("  username            \(username)") }
+            lines.append("  token               \(pat.token)")
+            lines.append("  api_url             \(api)")
+            lines.append("  checks: " + hint.replacingOccurrences(of: "{api_url}", with: api))
             lines.append("")
         }
         lines.append("Press Ctrl-C to stop.")

@@ -22,6 +22,8 @@ struct ConnectController {
         router.get("connect/flows/{id}", use: flowStatus)
         router.post("connect/flows/{id}/retry", use: retry)
         router.get("connect/flows/{id}/restart", use: page(restart))
+        router.get("pat/{integration}", use: page(startPAT))
+        router.post("connect/flows/{id}/pat", use: page(submitPAT))
     }
 
     // MARK: Start
@@ -129,6 +131,9 @@ struct ConnectController {
         do {
             let (flow, integration) = try await boundFlow(request, context: context)
             let current = try await settleIfRunnerOffline(flow)
+            if wantsPage, current.kind == .pat, current.status == .started || current.status == .failed {
+                return try await renderPATForm(flow: current, integration: integration)
+            }
             if wantsPage { return try await render(flow: current, integration: integration).response() }
             return try JSONResponse(try await status(of: current, integration: integration)).response(from: request, context: context)
         } catch let error as PageError where !wantsPage {
@@ -266,7 +271,7 @@ struct ConnectController {
         return try await store.flow(id: flow.id) ?? flow
     }
 
-    private func boundFlow(_ request: Request, context: BrokerRequestContext) async throws -> (ConnectFlow, Integration) {
+    func boundFlow(_ request: Request, context: BrokerRequestContext) async throws -> (ConnectFlow, Integration) {
         let id = try context.parameters.require("id")
         guard let flow = try await store.flow(id: id), BrowserBinding.matches(request, browserHash: flow.browserHash, secure: configuration.usesHTTPS),
               let integration = try await store.integration(id: flow.integrationID)
@@ -277,7 +282,7 @@ struct ConnectController {
         return (flow, integration)
     }
 
-    private func integration(_ context: BrokerRequestContext) async throws -> Integration {
+    func integration(_ context: BrokerRequestContext) async throws -> Integration {
         let id = try context.parameters.require("integration")
         guard let integration = try await store.integration(id: id) else {
             throw PageError(.notFound, title: "Not found", heading: "No such integration",

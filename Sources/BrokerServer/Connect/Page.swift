@@ -25,6 +25,18 @@ struct Page: Sendable {
     /// without script), and shown in the address bar instead of the callback URL.
     var pollURL: String?
     var waitingForRunner = false
+    var form: Form?
+
+    /// The PAT form: instructions, a deep link to the SCM's token page, and the fields.
+    struct Form: Sendable {
+        var action: String
+        var csrf: String
+        var error: String?
+        var instructions: [String]
+        var tokenPageURL: String?
+        var scm: String
+        var needsUsername: Bool
+    }
 
     func response() -> Response {
         let nonce = SecureRandom.token(bytes: 16)
@@ -35,6 +47,13 @@ struct Page: Sendable {
         // Mustache renders a present nil as "nil": leave absent values out.
         if let detail { context["detail"] = detail }
         if let pollURL { context["poll"] = ["url": pollURL, "waiting": waitingForRunner ? "1" : "0"] }
+        if let form {
+            var values: [String: Any] = ["action": form.action, "csrf": form.csrf, "instructions": form.instructions, "scm": form.scm,
+                                         "needsUsername": form.needsUsername]
+            if let error = form.error { values["error"] = error }
+            if let link = form.tokenPageURL { values["link"] = link }
+            context["form"] = values
+        }
         let html = Self.template.render(context)
         return Response(
             status: status,
@@ -64,6 +83,7 @@ struct Page: Sendable {
         body{font:16px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#1b1f24}
         h1{font-size:1.4rem;margin-bottom:.5rem}.muted{color:#57606a}
         form{display:inline}.button{font:inherit;cursor:pointer;display:inline-block;margin:.5rem .5rem 0 0;padding:.4rem .9rem;border:1px solid #0969da;border-radius:6px;background:#0969da;color:#fff;text-decoration:none}
+        .error{color:#cf222e}input{font:inherit;padding:.3rem;width:100%;max-width:28rem}
         .button.secondary{background:#fff;color:#0969da}
         </style>
         </head>
@@ -72,6 +92,16 @@ struct Page: Sendable {
         <p id="message">{{message}}</p>
         {{#detail}}<p class="muted" id="detail">{{detail}}</p>{{/detail}}
         <div id="actions">{{#actions}}{{#post}}<form method="post" action="{{href}}"><button class="button {{style}}" type="submit">{{label}}</button></form>{{/post}}{{^post}}<a class="button {{style}}" href="{{href}}">{{label}}</a>{{/post}}{{/actions}}</div>
+        {{#form}}
+        {{#error}}<p class="error" id="form-error" role="alert">{{error}}</p>{{/error}}
+        <ol id="instructions">{{#link}}<li><a href="{{link}}" target="_blank" rel="noopener noreferrer">Open the {{scm}} token page</a>.</li>{{/link}}{{#instructions}}<li>{{.}}</li>{{/instructions}}</ol>
+        <form method="post" action="{{action}}" autocomplete="off" id="pat-form">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        {{#needsUsername}}<p><label for="username">{{scm}} username</label><br><input id="username" name="username" type="text" required></p>{{/needsUsername}}
+        <p><label for="token">Token</label><br><input id="token" name="token" type="password" required maxlength="1024" spellcheck="false"></p>
+        <button class="button" type="submit">Connect</button>
+        </form>
+        {{/form}}
         {{#poll}}
         <p class="muted" id="poll" data-url="{{url}}" data-waiting="{{waiting}}">This page updates by itself.</p>
         <script nonce="{{nonce}}">

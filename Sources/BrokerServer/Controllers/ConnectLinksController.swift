@@ -14,9 +14,12 @@ struct ConnectLinksController {
     }
 
     struct Links: Encodable {
+        var credentialMode = CredentialMode.user.rawValue
+        /// False when the integration uses organization credentials: users need no connection.
+        var connectionRequired = true
         var oauthUrl: String?
         var patUrl: String?
-        var expiresAt: Date
+        var expiresAt: Date?
     }
 
     @Sendable func create(_ request: Request, context: EnvironmentServiceContext) async throws -> JSONResponse<Links> {
@@ -25,6 +28,9 @@ struct ConnectLinksController {
         let user = try Validation.user(try body.requiredString("user"))
         let integrationID = try body.requiredString("integration")
         guard let integration = try await store.integration(id: integrationID) else { throw APIError.notFound("no such integration") }
+        if integration.credentialMode == .organization {
+            return JSONResponse(Links(credentialMode: CredentialMode.organization.rawValue, connectionRequired: false))
+        }
         let links = try await Self.issue(for: user, integration: integration, store: store, now: clock.now, publicURL: publicURL)
         context.logger.info("connect links issued", metadata: ["integration.id": "\(integration.id)"])
         return JSONResponse(links, status: .created)

@@ -31,13 +31,23 @@ struct IntegrationRepresentation: Encodable {
     var callbackURL: String
     var oauth: OAuth?
     var pat: PAT
+    struct OrganizationCredentialSummary: Encodable {
+        var id: String
+        var username: String?
+        var scmUser: SCMUser
+        var createdAt: Date
+    }
+
     var labels: [String]
     var description: String
+    var credentialMode: String
+    /// Shown only where read (`GET`, and the PATCH that sets them); never a token.
+    var organizationCredentials: [OrganizationCredentialSummary]?
     var createdAt: Date
     var updatedAt: Date
     var warnings: [String]?
 
-    init(_ integration: Integration, publicURL: String, warnings: [String] = []) {
+    init(_ integration: Integration, publicURL: String, warnings: [String] = [], organizationCredentials: [OrganizationCredential]? = nil) {
         id = integration.id
         runnerID = integration.runnerID
         name = integration.name
@@ -52,6 +62,10 @@ struct IntegrationRepresentation: Encodable {
         pat = PAT(enabled: integration.pat.enabled)
         labels = integration.labels
         description = integration.description
+        credentialMode = integration.credentialMode.rawValue
+        self.organizationCredentials = organizationCredentials?.map {
+            OrganizationCredentialSummary(id: $0.id, username: $0.username, scmUser: $0.scmUser, createdAt: $0.createdAt)
+        }
         createdAt = integration.createdAt
         updatedAt = integration.updatedAt
         self.warnings = warnings.isEmpty ? nil : warnings

@@ -11,6 +11,8 @@ struct IntegrationsController {
     let store: any Store
     let clock: BrokerClock
     let publicURL: String
+    let notifier: JobNotifier
+    let validationTimeout: TimeInterval
 
     func addRoutes(to group: RouterGroup<AdminContext>) {
         group.post("runners/{id}/integrations", use: create)
@@ -20,12 +22,16 @@ struct IntegrationsController {
         group.delete("integrations/{id}", use: delete)
     }
 
-    static let fields: Set<String> = ["name", "provider", "url", "api_url", "oauth", "pat", "labels", "description"]
+    static let fields: Set<String> = ["name", "provider", "url", "api_url", "oauth", "pat", "labels", "description",
+                                      "credential_mode", "organization_credentials"]
 
     @Sendable func create(_ request: Request, context: AdminContext) async throws -> JSONResponse<IntegrationRepresentation> {
         let runnerID = try context.parameters.require("id")
         let body = try await request.jsonObject()
         try body.allowOnly(Self.fields)
+        if body.has("credential_mode") || body.has("organization_credentials") {
+            throw APIError.invalidRequest("organization credentials are validated by the runner: create the integration first, then PATCH `credential_mode` and `organization_credentials`")
+        }
         let name = try Validation.name(try body.requiredString("name"), field: "name")
         let provider = try body.provider()
         let organization = try body.organizationURL(provider: provider)
@@ -70,7 +76,9 @@ struct IntegrationsController {
     }
 
     @Sendable func show(_ request: Request, context: AdminContext) async throws -> JSONResponse<IntegrationRepresentation> {
-        JSONResponse(IntegrationRepresentation(try await existingIntegration(context), publicURL: publicURL))
+        let integration = try await existingIntegration(context)
+        return JSONResponse(IntegrationRepresentation(integration, publicURL: publicURL,
+                                                      organizationCredentials: try await store.organizationCredentials(integrationID: integration.id)))
     }
 
     @Sendable func update(_ request: Request, context: AdminContext) async throws -> JSONResponse<IntegrationRepresentation> {
@@ -78,6 +86,9 @@ struct IntegrationsController {
         let version = integration.updatedAt
         let body = try await request.jsonObject()
         try body.allowOnly(Self.fields)
+        if body.has("credential_mode") || body.has("organization_credentials") {
+            return try await updateCredentialMode(integration, body: body, context: context)
+        }
         try Self.refuseChange(of: "name", in: body, current: integration.name)
         try Self.refuseChange(of: "provider", in: body, current: integration.provider.rawValue)
         if body.has("url") {
@@ -128,13 +139,13 @@ struct IntegrationsController {
         return Response(status: .noContent)
     }
 
-    private func existingIntegration(_ context: AdminContext) async throws -> Integration {
+    func existingIntegration(_ context: AdminContext) async throws -> Integration {
         let id = try context.parameters.require("id")
         guard let integration = try await store.integration(id: id) else { throw APIError.notFound("no such integration") }
         return integration
     }
 
-    private func registeredRunner(_ id: String) async throws -> Runner {
+    func registeredRunner(_ id: String) async throws -> Runner {
         guard let runner = try await store.runner(id: id) else { throw APIError.notFound("no such runner") }
         guard runner.status == .registered, runner.encryptionKey != nil else {
             throw APIError(.conflict, code: "runner_not_registered",
@@ -171,7 +182,7 @@ struct IntegrationsController {
         guard try body.string(field) == current else { throw APIError.invalidRequest("`\(field)` cannot be changed") }
     }
 
-    private static func metadata(_ integration: Integration) -> Logger.Metadata {
+    static func metadata(_ integration: Integration) -> Logger.Metadata {
         ["integration.id": "\(integration.id)", "runner.id": "\(integration.runnerID)", "provider": "\(integration.provider.rawValue)"]
     }
 }

@@ -20,3 +20,20 @@ struct ExchangePayload: Codable {
         String(decoding: (try? JSONEncoder().encode(self)) ?? Data("{}".utf8), as: UTF8.self)
     }
 }
+
+/// What a `pat_validation` or `credential_validation` job carries: the PAT sealed (as a
+/// `BoundPAT`) to the runner, and for a user's PAT whose it is.
+struct PATValidationPayload: Codable {
+    /// JWE: a `BoundPAT`.
+    var token: String
+    var user: String?
+
+    func json() -> String {
+        String(decoding: (try? JSONEncoder().encode(self)) ?? Data("{}".utf8), as: UTF8.self)
+    }
+}
+
+/// The user a job acts for, whatever its kind.
+struct PayloadUser: Decodable {
+    var user: String?
+}

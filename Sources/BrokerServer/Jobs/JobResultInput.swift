@@ -7,18 +7,23 @@ import Foundation
 enum JobResultInput {
     static func parse(_ body: JSONObjectReader, job: Job, store: any Store, now: Date) async throws -> JobOutcome {
         try body.allowOnly(["outcome", "connection", "error"])
+        let expected = job.kind == .revokeConnection ? "succeeded" : "connected"
+        let outcome: JobOutcome
         switch try body.requiredString("outcome") {
         case "failed":
             guard let error = try body.object("error") else { throw APIError.invalidRequest("missing field `error`") }
-            return .failed(try failure(error))
-        case "succeeded" where job.kind == .revokeConnection:
-            return .succeeded
-        case "connected" where job.kind == .oauthExchange:
+            outcome = .failed(try failure(error))
+        case "succeeded" where expected == "succeeded":
+            outcome = .succeeded
+        case "connected" where expected == "connected":
             guard let reader = try body.object("connection") else { throw APIError.invalidRequest("missing field `connection`") }
-            return .connected(try await connection(reader, job: job, store: store, now: now))
+            outcome = .connected(try await connection(reader, job: job, store: store, now: now))
         default:
-            throw APIError.invalidRequest("`outcome` must be \(job.kind == .oauthExchange ? "\"connected\"" : "\"succeeded\"") or \"failed\" for this job")
+            throw APIError.invalidRequest("`outcome` must be \"\(expected)\" or \"failed\" for this job")
         }
+        // An admin waits for a credential validation: keep the answer on the job for them.
+        guard job.kind == .credentialValidation else { return outcome }
+        return .recorded(try CredentialValidationResult(outcome).json())
     }
 
     static func name(_ outcome: JobOutcome) -> String {
@@ -26,6 +31,7 @@ enum JobResultInput {
         case .connected: "connected"
         case .failed(let failure): "failed:\(failure.code)"
         case .succeeded: "succeeded"
+        case .recorded: "recorded"
         }
     }
 
@@ -62,9 +68,9 @@ enum JobResultInput {
             }
             expiresAt = date
         }
-        guard let payload = try? JSONDecoder().decode(ExchangePayload.self, from: Data(job.payload.utf8)) else { throw APIError.internalError }
-        return Connection(id: UUID().uuidString.lowercased(), user: payload.user, integrationID: job.integrationID, runnerID: job.runnerID,
-                          kind: .oauth, scmUser: identity, credentials: SealedSecret(jwe: credentials, keyID: keyID, updatedAt: now),
+        let user = (try? JSONDecoder().decode(PayloadUser.self, from: Data(job.payload.utf8)))?.user ?? ""
+        return Connection(id: UUID().uuidString.lowercased(), user: user, integrationID: job.integrationID, runnerID: job.runnerID,
+                          kind: job.kind == .oauthExchange ? .oauth : .pat, scmUser: identity, credentials: SealedSecret(jwe: credentials, keyID: keyID, updatedAt: now),
                           scopes: scopes, expiresAt: expiresAt, createdAt: now, updatedAt: now)
     }
 
@@ -80,5 +86,34 @@ enum JobResultInput {
     /// Drops control characters and bounds the length of text shown to people.
     static func cleaned(_ text: String, limit: Int) -> String {
         String(String.UnicodeScalarView(text.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }.prefix(limit)))
+    }
+}
+
+/// A credential validation's answer as the waiting admin request reads it.
+struct CredentialValidationResult: Codable {
+    var failure: FlowFailure?
+    var credentials: String?
+    var keyID: String?
+    var scmUser: SCMUser?
+
+    init(_ outcome: JobOutcome) {
+        switch outcome {
+        case .connected(let connection):
+            credentials = connection.credentials.jwe
+            keyID = connection.credentials.keyID
+            scmUser = connection.scmUser
+        case .failed(let failure):
+            self.failure = failure
+        case .succeeded, .recorded:
+            self.failure = FlowFailure(code: "runner_error", message: "The runner answered something unexpected.")
+        }
+    }
+
+    func json() throws -> String {
+        String(decoding: try JSONEncoder().encode(self), as: UTF8.self)
+    }
+
+    static func parse(_ json: String) -> CredentialValidationResult? {
+        try? JSONDecoder().decode(CredentialValidationResult.self, from: Data(json.utf8))
     }
 }

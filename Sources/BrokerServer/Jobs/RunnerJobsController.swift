@@ -106,6 +106,7 @@ struct RunnerJobRepresentation: Encodable {
 enum JobPayloadRepresentation: Encodable {
     case exchange(ExchangePayload)
     case revocation(RevocationPayload)
+    case pat(PATValidationPayload)
     case none
 
     init(_ job: Job) {
@@ -114,6 +115,7 @@ enum JobPayloadRepresentation: Encodable {
         switch job.kind {
         case .oauthExchange: self = (try? decoder.decode(ExchangePayload.self, from: data)).map(Self.exchange) ?? .none
         case .revokeConnection: self = (try? decoder.decode(RevocationPayload.self, from: data)).map(Self.revocation) ?? .none
+        case .patValidation, .credentialValidation: self = (try? decoder.decode(PATValidationPayload.self, from: data)).map(Self.pat) ?? .none
         }
     }
 
@@ -121,6 +123,7 @@ enum JobPayloadRepresentation: Encodable {
         switch self {
         case .exchange(let payload): try payload.encode(to: encoder)
         case .revocation(let payload): try payload.encode(to: encoder)
+        case .pat(let payload): try payload.encode(to: encoder)
         case .none:
             var container = encoder.singleValueContainer()
             try container.encodeNil()

@@ -21,8 +21,11 @@ public struct JobExecutor: Sendable {
             switch job.kind {
             case .oauthExchange: return try await exchange(job)
             case .revokeConnection: return try await revoke(job)
+            case .patValidation, .credentialValidation: return try await validatePAT(job)
             }
         } catch let failure as OAuthFailure {
+            return .failed(code: failure.code.rawValue, message: failure.message)
+        } catch let failure as PATFailure {
             return .failed(code: failure.code.rawValue, message: failure.message)
         } catch let error as RunnerError {
             return .failed(code: "endpoint_mismatch", message: "The runner refused the job: \(error.description).")
@@ -70,6 +73,57 @@ public struct JobExecutor: Sendable {
             credentials: sealed,
             scmUser: .init(id: identity.id, username: identity.username, displayName: identity.displayName),
             scopes: grant.scopes, expiresAt: expiresAt.map { ISO8601DateFormatter().string(from: $0) }))
+    }
+
+    /// Checks a PAT at the SCM (retrying rate limits and failures for a bounded time) and seals
+    /// it with who it belongs to.
+    func validatePAT(_ job: RunnerJob) async throws -> JobResult {
+        let integration = job.integration
+        guard let sealed = job.payload.token, let provider = SCMProvider(rawValue: integration.provider) else {
+            throw PATFailure(.scmUnreachable, "The broker sent an incomplete validation job.")
+        }
+        let bound = try BoundPAT(json: try JWE.openString(sealed, with: keys.encryption))
+        guard bound.apiURL == integration.apiURL else {
+            throw RunnerError("the integration's API differs from the one the token was sealed for; paste the token again")
+        }
+        let check = PATCheck(provider: provider, apiURL: bound.apiURL, token: bound.token, username: bound.username)
+        var validation = try check.readIdentity(try await sendRetrying(check.request(.identity)!, secret: bound.token))
+        if check.needsCapabilityStep(after: validation), let request = check.request(.capability) {
+            validation = try check.readCapability(try await sendRetrying(request, secret: bound.token), into: validation)
+        }
+        let now = Date()
+        let credentials = ConnectionCredentials(accessToken: bound.token, refreshToken: nil, tokenType: "pat", expiresAt: validation.expiresAt,
+                                                scopes: validation.scopes, scmUser: validation.identity, obtainedAt: now,
+                                                authority: nil, apiURL: bound.apiURL, clientID: nil)
+        var withUsername = credentials
+        withUsername.username = bound.username
+        let sealedCredentials = try JWE.seal(Array(try ConnectionCredentials.encoder.encode(withUsername)), to: keys.encryption.publicKey)
+        logger.info("token validated", metadata: ["job.id": "\(job.id)", "integration.id": "\(integration.id)", "scm.user": "\(validation.identity.username)"])
+        return .connected(SealedConnection(
+            credentials: sealedCredentials,
+            scmUser: .init(id: validation.identity.id, username: validation.identity.username, displayName: validation.identity.displayName),
+            scopes: validation.scopes, expiresAt: validation.expiresAt.map { ISO8601DateFormatter().string(from: $0) }))
+    }
+
+    /// Sends `request`, retrying rate limits, 5xx and network failures up to four times within
+    /// about ten seconds (honouring short `Retry-After`s). Then the SCM counts as unreachable.
+    func sendRetrying(_ request: SCMHTTPRequest, secret: String) async throws -> SCMHTTPResponse {
+        var delay: TimeInterval = 0.5
+        var last = "no answer"
+        for attempt in 1...4 {
+            do {
+                let response = try await transport.send(request)
+                guard let wait = PATCheck.retryDelay(response) else { return response }
+                last = "HTTP \(response.status)\(response.status == 429 || response.status == 403 ? " (rate limited)" : "")"
+                if attempt < 4 { try await Task.sleep(for: .seconds(min(max(wait, delay), 5))) }
+            } catch let failure as OAuthFailure {
+                last = failure.message.replacingOccurrences(of: secret, with: "[redacted]")
+                if attempt < 4 { try await Task.sleep(for: .seconds(delay)) }
+            }
+            delay *= 2
+        }
+        let host = URLComponents(string: request.url)?.host ?? "the SCM"
+        throw PATFailure(.scmUnreachable, "\(host) kept failing (\(last)); try again in a few minutes.")
     }
 
     /// Runs `body`, removing from a failure's message anything the runner sent: an SCM or a

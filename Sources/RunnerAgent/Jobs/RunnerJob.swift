@@ -6,6 +6,8 @@ public struct RunnerJob: Decodable, Sendable {
     public enum Kind: String, Decodable, Sendable {
         case oauthExchange = "oauth_exchange"
         case revokeConnection = "revoke_connection"
+        case patValidation = "pat_validation"
+        case credentialValidation = "credential_validation"
     }
 
     /// Everything a job kind may carry; secrets in it are JWEs sealed to this runner.
@@ -16,9 +18,11 @@ public struct RunnerJob: Decodable, Sendable {
         public var user: String?
         public var connectionID: String?
         public var credentials: String?
+        /// JWE: a `BoundPAT`.
+        public var token: String?
 
         enum CodingKeys: String, CodingKey {
-            case code, user, credentials
+            case code, user, credentials, token
             case codeVerifier = "code_verifier"
             case redirectURI = "redirect_uri"
             case connectionID = "connection_id"
@@ -96,9 +100,11 @@ public struct ConnectionCredentials: Codable, Sendable {
     public var authority: String?
     public var apiURL: String?
     public var clientID: String?
+    /// PATs that authenticate with a username (Bitbucket app passwords).
+    public var username: String?
 
     enum CodingKeys: String, CodingKey {
-        case scopes, authority
+        case scopes, authority, username
         case apiURL = "api_url"
         case clientID = "client_id"
         case scmUser = "scm_user"

@@ -97,7 +97,7 @@ public enum SCMIdentityAPI {
         return identity
     }
 
-    private static func identity(provider: SCMProvider, _ json: JSONValue) -> SCMIdentity? {
+    static func identity(provider: SCMProvider, _ json: JSONValue) -> SCMIdentity? {
         let id: String?
         let username: String?
         let displayName: String?
@@ -139,7 +139,7 @@ public enum SCMIdentityAPI {
 
     /// GitHub answers an exhausted rate limit with 403 (or 429) and `x-ratelimit-remaining: 0`
     /// or `retry-after`; that says nothing about the token.
-    private static func isRateLimited(_ response: SCMHTTPResponse) -> Bool {
+    static func isRateLimited(_ response: SCMHTTPResponse) -> Bool {
         guard response.status == 403 || response.status == 429 else { return false }
         return response.status == 429 || response.header("Retry-After") != nil
             || response.header("X-RateLimit-Remaining")?.trimmingCharacters(in: .whitespaces) == "0"
