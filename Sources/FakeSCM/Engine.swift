@@ -20,6 +20,10 @@ final class Engine: Sendable {
         for field in request.headers {
             headers[field.name.canonicalName, default: []].append(field.value)
         }
+        // HTTP/1.1's Host header arrives as the request's authority.
+        if headers["host"] == nil, let authority = request.head.authority {
+            headers["host"] = [authority]
+        }
         let answer: FakeResponse
         do {
             let buffer = try await request.body.collect(upTo: 1 << 20)

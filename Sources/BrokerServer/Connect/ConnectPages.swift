@@ -9,14 +9,14 @@ enum ConnectPages {
         let patRoute = integration.pat.enabled
             ? [Page.Action(label: "Use a personal access token instead", href: "\(flowURL)/restart?route=pat", secondary: true)] : []
         switch status.status {
-        case "connected":
-            let who = status.scmUser.map { "\($0.displayName.map { "\($0) (\(status.scmUser!.username))" } ?? $0.username)" } ?? "your account"
-            return Page(title: "Connected", heading: "\(scm) is now connected", message: "You can close this window.",
-                        detail: "Signed in at \(scm) as \(who), for scm-broker user \(status.user).")
         case "connected" where flow.kind == .pat:
             let who = status.scmUser.map { $0.displayName.map { name in "\(name) (\(status.scmUser!.username))" } ?? $0.username } ?? "your account"
             return Page(title: "Connected", heading: "\(scm) is now connected", message: "Connected as \(who). You can close this window.",
                         detail: "The token is sealed for runner \(status.runner), for scm-broker user \(status.user).")
+        case "connected":
+            let who = status.scmUser.map { "\($0.displayName.map { "\($0) (\(status.scmUser!.username))" } ?? $0.username)" } ?? "your account"
+            return Page(title: "Connected", heading: "\(scm) is now connected", message: "You can close this window.",
+                        detail: "Signed in at \(scm) as \(who), for scm-broker user \(status.user).")
         case "pending" where flow.kind == .pat && !status.waitingForRunner:
             return Page(title: "Checking the token", heading: "Checking your token with \(scm)…",
                         message: "Runner \(status.runner) is checking the token with \(scm).", pollURL: flowURL)

@@ -22,8 +22,10 @@ final class LiveStack: @unchecked Sendable {
     private(set) var adminToken = ""
     private(set) var serviceToken = ""
 
-    static func start(runnerOfflineTimeout: TimeInterval = 60, jobLease: TimeInterval = 60) async throws -> LiveStack {
-        let stack = try await LiveStack(runnerOfflineTimeout: runnerOfflineTimeout, jobLease: jobLease)
+    static func start(runnerOfflineTimeout: TimeInterval = 60, jobLease: TimeInterval = 60,
+                      credentialValidationTimeout: TimeInterval = 30) async throws -> LiveStack {
+        let stack = try await LiveStack(runnerOfflineTimeout: runnerOfflineTimeout, jobLease: jobLease,
+                                        credentialValidationTimeout: credentialValidationTimeout)
         try await stack.startBroker()
         stack.adminToken = try stack.broker.adminToken
         let created = try await stack.api(.POST, "/api/v1/service-tokens", #"{"name":"environments","role":"environments"}"#)
@@ -31,7 +33,7 @@ final class LiveStack: @unchecked Sendable {
         return stack
     }
 
-    private init(runnerOfflineTimeout: TimeInterval, jobLease: TimeInterval) async throws {
+    private init(runnerOfflineTimeout: TimeInterval, jobLease: TimeInterval, credentialValidationTimeout: TimeInterval) async throws {
         fake = try await FakeSCM.start()
         broker = try TestBroker()
         port = try LiveBroker.freePort()
@@ -41,6 +43,7 @@ final class LiveStack: @unchecked Sendable {
                                                     keysDirectory: broker.configuration.keysDirectory)
         configuration.runnerOfflineTimeout = runnerOfflineTimeout
         configuration.jobLeaseDuration = jobLease
+        configuration.credentialValidationTimeout = credentialValidationTimeout
         self.configuration = configuration
     }
 
@@ -92,17 +95,17 @@ final class LiveStack: @unchecked Sendable {
 
     /// An integration of `kind` pointing at the fake SCM, and the matching app registered there.
     func integration(_ kind: FakeSCM.Kind, runner: TestRunner, clientSecret: String? = nil, registeredSecret: String = "registered-client-secret",
-                     appSecret: String? = nil, pat: Bool = true, name: String? = nil) async throws -> String {
+                     appSecret: String? = nil, pat: Bool = true, name: String? = nil, organization: String = "contoso") async throws -> String {
         let clientID = "client-\(kind.rawValue)-\(UUID().uuidString.prefix(8))"
         let secret = clientSecret ?? registeredSecret
         let (provider, url, oauthExtra): (String, String, String) = switch kind {
-        case .entra: ("azure-devops", "https://dev.azure.com/contoso", #""flavor":"entra","tenant":"organizations","#)
-        case .legacy: ("azure-devops", "https://dev.azure.com/contoso", #""flavor":"legacy","#)
-        case .github: ("github", "https://github.com/contoso", "")
-        case .gitlab: ("gitlab", "https://gitlab.com/contoso", "")
-        case .bitbucket: ("bitbucket", "https://bitbucket.org/contoso", "")
+        case .entra: ("azure-devops", "https://dev.azure.com/\(organization)", #""flavor":"entra","tenant":"organizations","#)
+        case .legacy: ("azure-devops", "https://dev.azure.com/\(organization)", #""flavor":"legacy","#)
+        case .github: ("github", "https://github.com/\(organization)", "")
+        case .gitlab: ("gitlab", "https://gitlab.com/\(organization)", "")
+        case .bitbucket: ("bitbucket", "https://bitbucket.org/\(organization)", "")
         }
-        let body = #"{"name":"\#(name ?? kind.rawValue)","provider":"\#(provider)","url":"\#(url)","api_url":"\#(fake.apiURL(kind, organization: "contoso"))","oauth":{\#(oauthExtra)"client_id":"\#(clientID)","client_secret":"\#(secret)","authority":"\#(fake.authority(kind))"},"pat":{"enabled":\#(pat)}}"#
+        let body = #"{"name":"\#(name ?? kind.rawValue)","provider":"\#(provider)","url":"\#(url)","api_url":"\#(fake.apiURL(kind, organization: organization))","oauth":{\#(oauthExtra)"client_id":"\#(clientID)","client_secret":"\#(secret)","authority":"\#(fake.authority(kind))"},"pat":{"enabled":\#(pat)}}"#
         let created = try await api(.POST, "/api/v1/runners/\(runner.id)/integrations", body)
         let id = try #require(created["id"] as? String, "\(created)")
         let callback = try #require(created["callback_url"] as? String)
@@ -151,6 +154,22 @@ final class LiveStack: @unchecked Sendable {
         }
         Issue.record("flow still pending after \(timeout)")
         return [:]
+    }
+
+    /// Opens the PAT link, pastes `token` (and `username`) into the form and posts it, as a
+    /// user does; returns the page the browser lands on.
+    func submitPAT(_ browser: TestBrowser, integrationID: String, token: String, username: String? = nil,
+                   user: String = "alice") async throws -> TestBrowser.Page {
+        let links = try await connectLinks(user: user, integrationID: integrationID)
+        let form = try await browser.get(try #require(links["pat_url"] as? String, "\(links)"))
+        #expect(form.status == 200, "\(form.text)")
+        let csrf = try #require(form.text.range(of: #"name="csrf" value="[^"]+""#, options: .regularExpression)
+            .map { String(form.text[$0].dropFirst(#"name="csrf" value=""#.count).dropLast()) })
+        let action = try #require(form.text.range(of: #"/connect/flows/[0-9a-f-]{36}/pat"#, options: .regularExpression).map { String(form.text[$0]) })
+        var fields = [("csrf", csrf), ("token", token)]
+        if let username { fields.append(("username", username)) }
+        let body = fields.map { "\($0.0)=\(Fixtures.formEncode($0.1))" }.joined(separator: "&")
+        return try await browser.post(publicURL + action, body: body)
     }
 
     /// The flow URL a waiting page polls.

@@ -32,12 +32,12 @@ final class TestBrowser: @unchecked Sendable {
         try await navigate(.GET, url, accept: accept, redirects: redirects)
     }
 
-    func post(_ url: String, accept: String = "text/html") async throws -> Page {
-        try await navigate(.POST, url, accept: accept)
+    func post(_ url: String, accept: String = "text/html", body: String? = nil) async throws -> Page {
+        try await navigate(.POST, url, accept: accept, body: body)
     }
 
     /// Sends a request and follows redirects (up to 10), as a browser's navigation does.
-    private func navigate(_ method: HTTPMethod, _ start: String, accept: String, redirects: Int = 10) async throws -> Page {
+    private func navigate(_ method: HTTPMethod, _ start: String, accept: String, redirects: Int = 10, body: String? = nil) async throws -> Page {
         var url = start
         var method = method
         var visited: [String] = []
@@ -47,6 +47,10 @@ final class TestBrowser: @unchecked Sendable {
             request.method = method
             request.headers.add(name: "Accept", value: accept)
             if let cookie = cookieHeader(for: url) { request.headers.add(name: "Cookie", value: cookie) }
+            if method == .POST, let body {
+                request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+                request.body = .bytes(ByteBuffer(string: body))
+            }
             let response = try await client.execute(request, timeout: .seconds(30))
             let body = try await response.body.collect(upTo: 1 << 20)
             store(response.headers[canonicalForm: "Set-Cookie"].map(String.init), from: url)
