@@ -125,7 +125,7 @@ let package = Package(
         // Seal/open throughput next to raw OpenSSL: `swift run -c release scm-broker-bench`.
         .executableTarget(
             name: "BrokerBench",
-            dependencies: ["BrokerCrypto", "COpenSSL"],
+            dependencies: ["BrokerCrypto", "COpenSSL", "BrokerCore", "BrokerSQLite"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

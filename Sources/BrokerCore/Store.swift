@@ -114,6 +114,7 @@ public protocol ConnectStore: Sendable {
     // MARK: Connections
     func connections(user: String) async throws -> [Connection]
     func connection(id: String) async throws -> Connection?
-    /// Deletes the user's connection and queues the revocation of its tokens, atomically.
+    /// Deletes the user's connection and, for OAuth connections, queues the revocation of its
+    /// tokens, atomically (a PAT has no revocation endpoint; its owner deletes it at the SCM).
     func deleteConnection(id: String, user: String, now: Date) async throws -> Bool
 }

@@ -22,7 +22,8 @@ extension SQLiteStore {
                                                   arguments: [id, user]).flatMap(Self.connection)
             else { return false }
             try db.execute(sql: "DELETE FROM connections WHERE id = ?", arguments: [id])
-            try Self.insert(Job.revocation(of: existing, id: UUID().uuidString.lowercased(), now: now), db)
+            // PATs have no revocation endpoint: the user deletes them at the SCM.
+            if existing.kind == .oauth { try Self.insert(Job.revocation(of: existing, id: UUID().uuidString.lowercased(), now: now), db) }
             return true
         }
     }
@@ -33,7 +34,7 @@ extension SQLiteStore {
         if let older = try Row.fetchOne(db, sql: "SELECT * FROM connections WHERE user_name = ? AND integration_id = ?",
                                         arguments: [connection.user, connection.integrationID]).flatMap(Self.connection) {
             try db.execute(sql: "DELETE FROM connections WHERE id = ?", arguments: [older.id])
-            try insert(Job.revocation(of: older, id: UUID().uuidString.lowercased(), now: now), db)
+            if older.kind == .oauth { try insert(Job.revocation(of: older, id: UUID().uuidString.lowercased(), now: now), db) }
         }
         let scopes = String(decoding: (try? JSONEncoder().encode(connection.scopes)) ?? Data("[]".utf8), as: UTF8.self)
         try db.execute(sql: """

@@ -54,7 +54,7 @@ extension SQLiteStore {
             guard let integration = try Row.fetchOne(db, sql: "SELECT * FROM integrations WHERE id = ?", arguments: [id]).flatMap(Self.integration)
             else { return false }
             let connections = try Row.fetchAll(db, sql: "SELECT * FROM connections WHERE integration_id = ?", arguments: [id]).compactMap(Self.connection)
-            for connection in connections {
+            for connection in connections where connection.kind == .oauth {
                 try Self.insert(Job.revocation(of: connection, id: UUID().uuidString.lowercased(), now: now, deletedIntegration: integration), db)
             }
             try db.execute(sql: """

@@ -14,7 +14,7 @@ public struct BrokerConfiguration: Sendable {
     /// the runner is offline.
     public var runnerOfflineTimeout: TimeInterval = 60
     /// How long an admin request waits for the runner to validate organization credentials.
-    public var credentialValidationTimeout: TimeInterval = 30
+    public var credentialValidationTimeout: TimeInterval = 45
     /// The longest a runner's job poll is held open.
     public var maximumPollWait: TimeInterval = 30
 

@@ -67,6 +67,8 @@ public struct BrokerClient: Sendable {
     public func postResult(_ result: JobResult, jobID: String, accessToken: AccessToken) async throws -> String {
         let response = try await send(.POST, "/runner/v1/jobs/\(jobID)/result", json: try JSONEncoder().encode(result), bearer: accessToken.value)
         if response.status == .unauthorized { throw BrokerClientError.unauthorized }
+        // The job is gone (withdrawn, or its integration deleted): nothing to report to.
+        if response.status == .notFound { return "gone" }
         struct Verdict: Decodable { var status: String }
         return try decode(Verdict.self, response, expecting: .ok).status
     }

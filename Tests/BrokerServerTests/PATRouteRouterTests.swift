@@ -130,4 +130,55 @@ struct PATRouteRouterTests {
             #expect(withoutPAT["connection_required"] as? Bool == true)
         }
     }
+
+    @Test func aPATFormsTokenIsNoOAuthStateAndPATFlowsTryAgainOnTheirForm() async throws {
+        let broker = try TestBroker()
+        try await broker.withClient { api in
+            let setup = try await Router.setUp(api)
+            let form = try await Self.open(api, setup)
+            let callback = try await Router.callback(api, setup, query: "code=c&state=\(Fixtures.formEncode(form.csrf))", cookie: form.cookie)
+            #expect(callback.status == .badRequest)
+            #expect(try await Router.poll(api, setup).isEmpty)
+        }
+    }
+
+    @Test(arguments: ["t\u{00E9}st-token", "tok\u{200B}en", "two words"])
+    func tokensAreOnePrintableASCIIWord(_ token: String) async throws {
+        let broker = try TestBroker()
+        try await broker.withClient { api in
+            let setup = try await Router.setUp(api)
+            let form = try await Self.open(api, setup)
+            let again = try await Self.submit(api, form, token: token)
+            #expect(again.status == .badRequest)
+            #expect(try await Router.poll(api, setup).isEmpty)
+        }
+    }
+
+    @Test func organizationCredentialsAreCheckedBeforeTheRunnerIsAsked() async throws {
+        let broker = try TestBroker()
+        try await broker.withClient { api in
+            let runner = try await api.registeredRunner()
+            let created = try await api.createIntegration(runnerID: runner.id,
+                                                          #"{"name":"bb","provider":"bitbucket","url":"https://bitbucket.org/contoso","pat":{"enabled":true}}"#)
+            let path = "/api/v1/integrations/\(try #require(created.string("id")))"
+            let cases = [
+                #"{"credential_mode":"organization","organization_credentials":[{"token":"abc-token"}]}"#,
+                #"{"credential_mode":"organization","organization_credentials":[]}"#,
+                #"{"credential_mode":"organization","organization_credentials":[{"username":"a","token":""}]}"#,
+                #"{"credential_mode":"organization","organization_credentials":[{"username":"a\u007f","token":"abc"}]}"#,
+                #"{"credential_mode":"organization","organization_credentials":[{"username":"a","token":"abc","extra":1}]}"#,
+                #"{"credential_mode":"sideways"}"#,
+                #"{"credential_mode":"user","organization_credentials":[{"username":"a","token":"abc"}]}"#,
+                #"{"credential_mode":"organization"}"#,
+                #"{"credential_mode":"user","description":"mixed"}"#,
+            ]
+            for body in cases {
+                let response = try await api.admin(.patch, path, body)
+                #expect(response.status == .badRequest, "\(body): \(response.text)")
+            }
+            #expect(try await Router.poll(api, Router.Setup(runner: runner, integrationID: "", serviceToken: "",
+                                                            runnerToken: try await api.runnerAccessToken(runner))).isEmpty)
+            #expect(try await api.admin(.get, path).string("credential_mode") == "user")
+        }
+    }
 }

@@ -391,7 +391,8 @@ enum PATs {
             #expect(limited.status == 403)
             #expect(limited.header("X-RateLimit-Remaining") == "0")
             let reset = try #require(limited.header("X-RateLimit-Reset").flatMap { Double($0) })
-            #expect(reset >= before + 59 && reset <= before + 61)
+            // About a minute ahead; the upper bound leaves room for a loaded CI machine.
+            #expect(reset >= before + 59 && reset <= before + 90)
             #expect(limited.json["message"] as? String == "API rate limit exceeded for user ID 583231.")
             let recovered = try await h.patCheck(PATs.github)
             #expect(recovered.status == 200)

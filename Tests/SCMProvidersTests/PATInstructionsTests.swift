@@ -45,4 +45,20 @@ struct PATInstructionsTests {
             #expect(error.code == .invalidCredentials)
         }
     }
+
+    @Test(arguments: ["nan", "inf", "-1", "1e9", "Wed, 21 Oct 2015 07:28:00 GMT", ""])
+    func aRetryAfterThatIsNotWholeSecondsFallsBackToTheDefault(_ value: String) {
+        let delay = PATCheck.retryDelay(SCMHTTPResponse(status: 429, headers: [.init(name: "Retry-After", value: value)], body: []))
+        #expect(delay == 1)
+    }
+
+    @Test func aBitbucket403IsMissingPermissionNotAnOutage() {
+        let check = PATCheck(provider: .bitbucket, apiURL: "https://api.bitbucket.org/2.0", token: "t", username: "alice")
+        do {
+            _ = try check.readIdentity(SCMHTTPResponse(status: 403, body: Array(#"{"type":"error"}"#.utf8)))
+            Issue.record("a 403 is a verdict")
+        } catch {
+            #expect(error.code == .invalidPermissions)
+        }
+    }
 }

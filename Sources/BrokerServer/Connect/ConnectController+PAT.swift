@@ -103,6 +103,10 @@ extension ConnectController {
             return "The token contains line breaks or other control characters; paste only the token, on one line."
         }
         if token.trimmingCharacters(in: .whitespaces) != token { return "The token starts or ends with spaces; paste only the token." }
+        // Every SCM's tokens are printable ASCII: anything else is a paste gone wrong.
+        if !token.unicodeScalars.allSatisfy({ (0x21...0x7E).contains($0.value) }) {
+            return "The token contains spaces or characters no token has; paste only the token."
+        }
         if needsUsername {
             guard let username, !username.isEmpty, username.utf8.count <= 256,
                   !username.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })

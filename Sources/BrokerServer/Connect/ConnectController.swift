@@ -68,7 +68,7 @@ struct ConnectController {
         let integration = try await integration(context)
         let query = request.uri.queryParameters
         guard let state = query.get("state"), !state.isEmpty, state.utf8.count <= 256,
-              let flow = try await store.flow(stateHash: SHA256.hex(state)), flow.integrationID == integration.id
+              let flow = try await store.flow(stateHash: SHA256.hex(state)), flow.integrationID == integration.id, flow.kind == .oauth
         else { throw Self.invalidState("This sign-in response does not belong to a sign-in started here.") }
         guard BrowserBinding.matches(request, browserHash: flow.browserHash, secure: configuration.usesHTTPS) else {
             throw Self.invalidState("This sign-in was started in another browser. Open the link you were given in this browser and start again.")
@@ -161,7 +161,7 @@ struct ConnectController {
               now.timeIntervalSince(flow.createdAt) < ConnectFlow.lifetime,
               let previous = try await store.job(id: jobID)
         else { throw APIError(.conflict, code: "not_retryable", "only a flow whose runner was offline can be retried, within 10 minutes") }
-        let job = Job(id: UUID().uuidString.lowercased(), runnerID: flow.runnerID, kind: .oauthExchange, integrationID: flow.integrationID,
+        let job = Job(id: UUID().uuidString.lowercased(), runnerID: flow.runnerID, kind: previous.kind, integrationID: flow.integrationID,
                       flowID: flow.id, payload: previous.payload, createdAt: now)
         guard try await store.retryExchange(flowID: flow.id, failureCode: "runner_offline", job: job, now: now) else {
             throw APIError(.conflict, code: "not_retryable", "the flow changed; reload the page")
@@ -186,6 +186,8 @@ struct ConnectController {
             throw PageError(.conflict, title: "Nothing to restart", heading: "This sign-in is not finished", message: "Wait for it to finish before starting again.")
         }
         guard now < deadline else { throw Self.invalidLink }
+        // A PAT flow tries again on its own form.
+        if flow.kind == .pat { return Self.redirect(to: "/connect/flows/\(flow.id)", status: .seeOther) }
         if request.uri.queryParameters.get("route") == "pat" {
             guard integration.pat.enabled else { throw Self.invalidLink }
             let (ticket, hash) = IssuedToken.make(prefix: IssuedToken.connectTicketPrefix)
@@ -240,7 +242,7 @@ struct ConnectController {
             let failure = flow.failure ?? FlowFailure(code: "failed", message: "")
             status.error = .init(code: failure.code, message: failure.message)
             if failure.code == "runner_offline" { status.retryUrl = "\(configuration.publicURL)/connect/flows/\(flow.id)/retry" }
-            status.restartUrl = "\(configuration.publicURL)/connect/flows/\(flow.id)/restart"
+            if flow.kind == .oauth { status.restartUrl = "\(configuration.publicURL)/connect/flows/\(flow.id)/restart" }
         }
         return status
     }

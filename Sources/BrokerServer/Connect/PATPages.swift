@@ -7,7 +7,7 @@ enum PATPages {
         let scm = integration.provider.displayName
         let instructions = (try? OrganizationURL.parse(integration.url, provider: integration.provider)).map(PATInstructions.instructions)
         var page = Page(
-            title: "Connect with a token", heading: "Connect \(scm) with a personal access token",
+            title: "Connect with a token", heading: "Connect \(scm) for \(flow.user) with a personal access token",
             message: "Create a personal access token at \(scm) and paste it here. It is sealed at once so that only runner-side software can read it; scm-broker never stores or shows it.",
             detail: "For scm-broker user \(flow.user).")
         page.form = Page.Form(

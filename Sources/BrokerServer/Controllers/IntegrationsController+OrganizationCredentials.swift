@@ -29,7 +29,9 @@ extension IntegrationsController {
         } else {
             mode = .organization
         }
-        let inputs = try Self.credentialInputs(body)
+        let needsUsername = (try? OrganizationURL.parse(integration.url, provider: integration.provider))
+            .map { PATInstructions.instructions(for: $0).needsUsername } ?? false
+        let inputs = try Self.credentialInputs(body, needsUsername: needsUsername)
         let existing = try await store.organizationCredentials(integrationID: integration.id)
         var credentials: [OrganizationCredential] = []
         switch mode {
@@ -61,7 +63,7 @@ extension IntegrationsController {
         return JSONResponse(IntegrationRepresentation(updated, publicURL: publicURL, organizationCredentials: credentials))
     }
 
-    static func credentialInputs(_ body: JSONObjectReader) throws -> [CredentialInput]? {
+    static func credentialInputs(_ body: JSONObjectReader, needsUsername: Bool) throws -> [CredentialInput]? {
         guard let value = body.value("organization_credentials") else { return nil }
         guard case .array(let items) = value, !items.isEmpty, items.count <= maximumOrganizationCredentials else {
             throw APIError.invalidRequest("`organization_credentials` must be an array of 1–\(maximumOrganizationCredentials) objects")
@@ -72,11 +74,12 @@ extension IntegrationsController {
             try reader.allowOnly(["username", "token"])
             let token = try reader.requiredString("token")
             let username = try reader.string("username")
-            if let problem = ConnectController.problem(token: token, username: username, needsUsername: false) {
-                throw APIError.invalidRequest("`\(field).token`: \(problem)")
-            }
-            if let username, username.isEmpty || username.utf8.count > 256 || username.unicodeScalars.contains(where: { $0.value < 0x20 }) {
+            if let username, username.isEmpty || username.utf8.count > 256
+                || username.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
                 throw APIError.invalidRequest("`\(field).username` must be 1–256 printable characters")
+            }
+            if let problem = ConnectController.problem(token: token, username: username, needsUsername: needsUsername) {
+                throw APIError.invalidRequest("`\(field)`: \(problem)")
             }
             return CredentialInput(username: username, token: token)
         }
@@ -93,14 +96,20 @@ extension IntegrationsController {
         for input in inputs {
             let bound = BoundPAT(token: input.token, username: input.username, apiURL: apiURL)
             let payload = PATValidationPayload(token: try JWE.seal(try bound.json(), to: key), user: nil)
-            let job = Job(id: UUID().uuidString.lowercased(), runnerID: runner.id, kind: .credentialValidation, integrationID: integration.id,
-                          payload: payload.json(), createdAt: now)
-            try await store.enqueueJob(job)
-            jobs.append(job)
+            jobs.append(Job(id: UUID().uuidString.lowercased(), runnerID: runner.id, kind: .credentialValidation, integrationID: integration.id,
+                            payload: payload.json(), createdAt: now))
         }
-        await notifier.notify(runnerID: runner.id)
         let ids = jobs.map(\.id)
-        let finished = try await waitForCompletion(ids)
+        let finished: [Job]?
+        do {
+            for job in jobs { try await store.enqueueJob(job) }
+            await notifier.notify(runnerID: runner.id)
+            finished = try await waitForCompletion(ids)
+        } catch {
+            // Whatever happened (cancelled, store failure), no validation may run for nobody.
+            try? await store.deleteJobs(ids: ids)
+            throw error
+        }
         // The answers hold sealed tokens (and unanswered jobs must not run later): read once, then forgotten.
         try await store.deleteJobs(ids: ids)
         guard let finished else {

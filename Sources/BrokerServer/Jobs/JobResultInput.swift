@@ -68,7 +68,9 @@ enum JobResultInput {
             }
             expiresAt = date
         }
+        // An organization credential belongs to no user; everything else names one.
         let user = (try? JSONDecoder().decode(PayloadUser.self, from: Data(job.payload.utf8)))?.user ?? ""
+        guard !user.isEmpty || job.kind == .credentialValidation else { throw APIError.internalError }
         return Connection(id: UUID().uuidString.lowercased(), user: user, integrationID: job.integrationID, runnerID: job.runnerID,
                           kind: job.kind == .oauthExchange ? .oauth : .pat, scmUser: identity, credentials: SealedSecret(jwe: credentials, keyID: keyID, updatedAt: now),
                           scopes: scopes, expiresAt: expiresAt, createdAt: now, updatedAt: now)

@@ -80,16 +80,31 @@ public struct JobExecutor: Sendable {
     func validatePAT(_ job: RunnerJob) async throws -> JobResult {
         let integration = job.integration
         guard let sealed = job.payload.token, let provider = SCMProvider(rawValue: integration.provider) else {
-            throw PATFailure(.scmUnreachable, "The broker sent an incomplete validation job.")
+            return .failed(code: "runner_error", message: "The broker sent an incomplete validation job.")
         }
         let bound = try BoundPAT(json: try JWE.openString(sealed, with: keys.encryption))
         guard bound.apiURL == integration.apiURL else {
             throw RunnerError("the integration's API differs from the one the token was sealed for; paste the token again")
         }
+        // Where an OAuth app exists, its client secret was sealed with the API URL an admin
+        // entered: a PAT goes nowhere else, even if the broker's database says otherwise.
+        if integration.oauth != nil, let app = try integration.openClientSecret(with: keys), app.apiURL != bound.apiURL {
+            throw RunnerError("the token was sealed for another API than the integration's OAuth app; an admin must check the integration")
+        }
         let check = PATCheck(provider: provider, apiURL: bound.apiURL, token: bound.token, username: bound.username)
-        var validation = try check.readIdentity(try await sendRetrying(check.request(.identity)!, secret: bound.token))
-        if check.needsCapabilityStep(after: validation), let request = check.request(.capability) {
-            validation = try check.readCapability(try await sendRetrying(request, secret: bound.token), into: validation)
+        let deadline = ContinuousClock.now + Self.validationBudget
+        let validation: PATValidation
+        do {
+            var checked = try check.readIdentity(try await sendRetrying(check.request(.identity)!, secret: bound.token, deadline: deadline))
+            if check.needsCapabilityStep(after: checked), let request = check.request(.capability) {
+                checked = try check.readCapability(try await sendRetrying(request, secret: bound.token, deadline: deadline), into: checked)
+            }
+            validation = checked
+        } catch var failure as PATFailure {
+            // SCM-controlled text (scope lists, echoed headers) must not carry the token back out.
+            let basic = Data("\(bound.username ?? "scm-broker"):\(bound.token)".utf8).base64EncodedString()
+            for secret in [bound.token, basic] { failure.message = failure.message.replacingOccurrences(of: secret, with: "[redacted]") }
+            throw failure
         }
         let now = Date()
         let credentials = ConnectionCredentials(accessToken: bound.token, refreshToken: nil, tokenType: "pat", expiresAt: validation.expiresAt,
@@ -105,21 +120,29 @@ public struct JobExecutor: Sendable {
             scopes: validation.scopes, expiresAt: validation.expiresAt.map { ISO8601DateFormatter().string(from: $0) }))
     }
 
-    /// Sends `request`, retrying rate limits, 5xx and network failures up to four times within
-    /// about ten seconds (honouring short `Retry-After`s). Then the SCM counts as unreachable.
-    func sendRetrying(_ request: SCMHTTPRequest, secret: String) async throws -> SCMHTTPResponse {
+    /// A whole validation (all steps, retries and waits) ends within this, well inside the
+    /// admin's wait (45 s) and the job's lease (60 s).
+    static let validationBudget: Duration = .seconds(25)
+
+    /// Sends `request`, retrying rate limits, 5xx and network failures (honouring `Retry-After`)
+    /// while `deadline` allows. A wait longer than what is left ends it: the SCM counts as
+    /// unreachable rather than being hammered.
+    func sendRetrying(_ request: SCMHTTPRequest, secret: String, deadline: ContinuousClock.Instant) async throws -> SCMHTTPResponse {
         var delay: TimeInterval = 0.5
         var last = "no answer"
-        for attempt in 1...4 {
-            do {
-                let response = try await transport.send(request)
-                guard let wait = PATCheck.retryDelay(response) else { return response }
+        let transport = SCMTransport(httpClient: self.transport.httpClient, timeout: .seconds(10))
+        for _ in 0..<8 {
+            var wait = delay
+            switch await transport.result(of: request) {
+            case .success(let response):
+                guard let retryAfter = PATCheck.retryDelay(response) else { return response }
                 last = "HTTP \(response.status)\(response.status == 429 || response.status == 403 ? " (rate limited)" : "")"
-                if attempt < 4 { try await Task.sleep(for: .seconds(min(max(wait, delay), 5))) }
-            } catch let failure as OAuthFailure {
+                wait = max(retryAfter, delay)
+            case .failure(let failure):
                 last = failure.message.replacingOccurrences(of: secret, with: "[redacted]")
-                if attempt < 4 { try await Task.sleep(for: .seconds(delay)) }
             }
+            if ContinuousClock.now + .seconds(wait) + .seconds(1) >= deadline { break }
+            try await Task.sleep(for: .seconds(wait))
             delay *= 2
         }
         let host = URLComponents(string: request.url)?.host ?? "the SCM"

@@ -10,7 +10,8 @@ public struct SCMTransport: Sendable {
     let httpClient: HTTPClient
     let timeout: TimeAmount
 
-    /// Two SCM calls per job must fit well inside the broker's 60-second lease.
+    /// Two SCM calls per exchange must fit well inside the broker's 60-second lease; PAT
+    /// validation runs under its own overall budget (see `JobExecutor.validationBudget`).
     public init(httpClient: HTTPClient, timeout: TimeAmount = .seconds(20)) {
         self.httpClient = httpClient
         self.timeout = timeout
@@ -38,6 +39,15 @@ public struct SCMTransport: Sendable {
         } catch {
             let host = URLComponents(string: request.url)?.host ?? "the SCM"
             throw OAuthFailure(code: .scmUnreachable, message: "Could not reach \(host) from the runner (\(type(of: error))).")
+        }
+    }
+
+    /// `send` as a value, for retry loops.
+    func result(of request: SCMHTTPRequest) async -> Result<SCMHTTPResponse, OAuthFailure> {
+        do {
+            return .success(try await send(request))
+        } catch {
+            return .failure(error)
         }
     }
 }

@@ -102,8 +102,10 @@ public struct PATCheck: Sendable {
     /// how long the SCM asked to wait.
     public static func retryDelay(_ response: SCMHTTPResponse) -> TimeInterval? {
         if SCMIdentityAPI.isRateLimited(response) || response.status >= 500 {
-            let retryAfter = response.header("Retry-After").flatMap { TimeInterval($0.trimmingCharacters(in: .whitespaces)) }
-            return retryAfter ?? 1
+            // RFC 9110: a whole number of seconds (an HTTP-date counts as "soon"). Anything else,
+            // NaN and infinities included, is ignored.
+            let retryAfter = response.header("Retry-After").flatMap { UInt32($0.trimmingCharacters(in: .whitespaces)) }
+            return retryAfter.map { TimeInterval(min($0, 86_400)) } ?? 1
         }
         return nil
     }
@@ -117,7 +119,7 @@ public struct PATCheck: Sendable {
         switch response.status {
         case 401:
             throw PATFailure(.invalidCredentials, "\(scm) did not accept the token (401). Check that you copied the whole token\(provider == .bitbucket ? " and your username" : "") and that it has not expired or been revoked.")
-        case 403 where provider == .azureDevOps || provider == .gitlab:
+        case 403:
             throw PATFailure(.invalidPermissions, "\(scm) accepted the token but refused access (403): it lacks a scope.")
         case 404:
             if provider == .azureDevOps {
