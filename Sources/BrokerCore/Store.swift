@@ -92,6 +92,7 @@ public protocol ConnectStore: Sendable {
     func job(id: String) async throws -> Job?
     /// Leases up to `limit` of the runner's jobs that are queued or whose lease ran out, oldest
     /// first. A job whose lease ran out `Job.maximumAttempts` times is given up (its flow fails).
+    /// Finished jobs are forgotten a day after they finish (checked when a job completes).
     func leaseJobs(runnerID: String, limit: Int, leaseDuration: TimeInterval, now: Date) async throws -> [Job]
     /// Records a runner's result once. For an exchange, stores the connection (replacing the
     /// user's older one for the integration, whose revocation is queued) and settles the flow.

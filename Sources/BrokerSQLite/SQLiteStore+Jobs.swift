@@ -12,9 +12,15 @@ extension SQLiteStore {
     }
 
     public func leaseJobs(runnerID: String, limit: Int, leaseDuration: TimeInterval, now: Date) async throws -> [Job] {
-        try await write { db in
+        // Held polls ask every second and usually find nothing: a read (no commit) says so.
+        let hasWork = try await read { db in
+            try Bool.fetchOne(db, sql: """
+                SELECT EXISTS(SELECT 1 FROM jobs WHERE runner_id = ? AND (status = 'queued' OR (status = 'leased' AND lease_expires_at <= ?)))
+                """, arguments: [runnerID, now.timeIntervalSince1970]) ?? false
+        }
+        guard hasWork else { return [] }
+        return try await write { db in
             let time = now.timeIntervalSince1970
-            try Self.prune(runnerID: runnerID, now: time, db)
             // Jobs whose lease ran out too often are given up, so one poisonous job cannot
             // crash-loop its runner forever.
             let exhausted = try Row.fetchAll(db, sql: """
@@ -57,6 +63,7 @@ extension SQLiteStore {
             // A finished job keeps no sealed material: it has served its purpose.
             try db.execute(sql: "UPDATE jobs SET status = 'completed', payload = '{}', completed_at = ?, lease_expires_at = NULL WHERE id = ?",
                            arguments: [now.timeIntervalSince1970, id])
+            try Self.prune(runnerID: runnerID, now: now.timeIntervalSince1970, db)
             switch outcome {
             case .connected(let connection):
                 // The integration may have been deleted while the runner worked: drop the result.
@@ -82,7 +89,7 @@ extension SQLiteStore {
     }
 
     /// Forgets finished jobs after a day. A withdrawn exchange keeps its sealed code only while
-    /// a retry could still use it (10 minutes).
+    /// a retry could still use it (10 minutes). Runs whenever one of the runner's jobs completes.
     static func prune(runnerID: String, now: Double, _ db: Database) throws {
         try db.execute(sql: "DELETE FROM jobs WHERE runner_id = ? AND status IN ('completed', 'cancelled') AND completed_at < ?",
                        arguments: [runnerID, now - 86_400])

@@ -22,8 +22,13 @@ struct RunnerJobsController {
         let wait = try Self.number(request, "wait", default: 0, range: 0...Int(configuration.maximumPollWait))
         let limit = try Self.number(request, "max", default: 4, range: 1...16)
         let deadline = ContinuousClock.now.advanced(by: .seconds(wait))
+        var touched: ContinuousClock.Instant?
         while true {
-            try await store.touchRunner(id: context.runnerID, at: clock.now)
+            // "Seen lately" needs seconds, not every iteration: one write fewer on most wake-ups.
+            if touched.map({ ContinuousClock.now - $0 >= Self.touchInterval }) ?? true {
+                try await store.touchRunner(id: context.runnerID, at: clock.now)
+                touched = ContinuousClock.now
+            }
             let jobs = try await store.leaseJobs(runnerID: context.runnerID, limit: limit,
                                                  leaseDuration: configuration.jobLeaseDuration, now: clock.now)
             if !jobs.isEmpty {
@@ -73,6 +78,10 @@ struct RunnerJobsController {
         else { return nil }
         return payload.integration?.integration(at: job.createdAt)
     }
+
+    /// How often a held poll records that its runner is alive (pages count a runner seen in
+    /// the last 10 seconds as polling).
+    static let touchInterval: Duration = .seconds(4)
 
     private static func number(_ request: Request, _ name: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
         guard let text = request.uri.queryParameters.get(name) else { return value }
