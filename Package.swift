@@ -157,6 +157,8 @@ let package = Package(
             dependencies: [
                 "BrokerServer", "RunnerAgent", "BrokerCrypto", "BrokerSQLite", "FakeSCM", "SCMProviders", "BrokerCore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

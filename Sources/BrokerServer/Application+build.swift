@@ -15,7 +15,8 @@ public func buildApplication(
 ) async throws -> BrokerApplication {
     let store = try store ?? SQLiteStore(dataDirectory: configuration.dataDirectory)
     try await AdminTokens.bootstrap(store: store, keysDirectory: configuration.keysDirectory, logger: logger, clock: clock)
-    let router = buildRouter(configuration, store: store, clock: clock)
+    let notifier = JobNotifier()
+    let router = buildRouter(configuration, store: store, clock: clock, notifier: notifier)
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
@@ -28,8 +29,11 @@ public func buildApplication(
 
 /// The routes, separate from the server so tests can drive them with `app.test(.router)`.
 public func buildRouter(_ configuration: BrokerConfiguration, store: any Store, clock: BrokerClock = .system) -> Router<BrokerRequestContext> {
+    buildRouter(configuration, store: store, clock: clock, notifier: JobNotifier())
+}
+
+func buildRouter(_ configuration: BrokerConfiguration, store: any Store, clock: BrokerClock, notifier: JobNotifier) -> Router<BrokerRequestContext> {
     let router = Router(context: BrokerRequestContext.self)
-    let notifier = JobNotifier()
     router.addMiddleware {
         RequestLogger()
         APIErrorMiddleware()

@@ -8,9 +8,12 @@ import NIOCore
 final class Engine: Sendable {
     let state = Locked(State())
     let logger: Logger
+    /// Where the bare git repositories live (created on first use, removed at stop).
+    let gitRoot: URL
 
     init(logger: Logger) {
         self.logger = logger
+        self.gitRoot = FileManager.default.temporaryDirectory.appendingPathComponent("fake-scm-git-" + Random.hex(bytes: 8))
     }
 
     func respond(to request: Request) async -> Response {
@@ -23,6 +26,9 @@ final class Engine: Sendable {
         // HTTP/1.1's Host header arrives as the request's authority.
         if headers["host"] == nil, let authority = request.head.authority {
             headers["host"] = [authority]
+        }
+        if path == "/git" || path.hasPrefix("/git/") {
+            return await serveGit(request, headers: headers)
         }
         let answer: FakeResponse
         do {

@@ -237,6 +237,7 @@ public final class FakeSCM: Sendable {
         }
         await serverTask.value
         deadline.cancel()
+        try? FileManager.default.removeItem(at: engine.gitRoot)
     }
 
     /// `http://host:port`, no trailing slash.

@@ -103,6 +103,11 @@ struct State: Sendable {
     var pendingAPIFailures: [FakeSCM.Provider: [Int]] = [:]
     /// GitHub rate-limit windows by token (OAuth or PAT).
     var githubRateWindows: [String: RateWindow] = [:]
+    /// Git repositories created with `createRepository`.
+    var gitRepositories: Set<GitRepoKey> = []
+    /// `grantGit` grants by token.
+    var gitGrants: [String: [GitRepoKey: FakeSCM.GitAccess]] = [:]
+    var gitRequests = 0
 
     var now: Date { Date().addingTimeInterval(clockOffset) }
 

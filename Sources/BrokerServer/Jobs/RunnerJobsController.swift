@@ -3,6 +3,7 @@ import BrokerCrypto
 import Foundation
 import Hummingbird
 import Logging
+import ServiceLifecycle
 
 /// The runner's work queue: `GET /runner/v1/jobs?wait=25&max=4` holds the request until a job
 /// is there (or `wait` seconds pass) and leases what it returns; `POST /runner/v1/jobs/{id}/result`
@@ -47,7 +48,11 @@ struct RunnerJobsController {
                 if !representations.isEmpty { return JSONResponse(["jobs": representations]) }
             }
             let remaining = deadline - ContinuousClock.now
-            guard remaining > .zero, !Task.isCancelled else { return JSONResponse(["jobs": []]) }
+            // A graceful shutdown (which reaches request handlers through the server's task) answers
+            // held polls within a second instead of keeping the broker up for their whole wait.
+            guard remaining > .zero, !Task.isCancelled, !Task.isShuttingDownGracefully else {
+                return JSONResponse(["jobs": []])
+            }
             await notifier.wait(runnerID: context.runnerID, timeout: min(remaining, .seconds(1)))
         }
     }
