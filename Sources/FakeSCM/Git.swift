@@ -148,57 +148,64 @@ enum GitCommand {
     }
 
     static func run(_ arguments: [String]) throws {
+        let (status, output) = try execute(["git"] + arguments, environment: environment(), input: [])
+        guard status == 0 else {
+            throw GitCommandError(description: "git \(arguments.first ?? "") failed: " + String(decoding: output, as: UTF8.self))
+        }
+    }
+
+    /// Runs a process with `input` on stdin and returns its exit status and stdout+stderr
+    /// (or only stdout with `discardErrors`). Temporary files, not pipes, carry the data:
+    /// Foundation's `Process` lets concurrently started children inherit pipe ends, and a
+    /// reader waiting for end-of-file would then wait for an unrelated process.
+    static func execute(_ arguments: [String], environment: [String: String], input: [UInt8],
+                        discardErrors: Bool = false) throws -> (Int32, [UInt8]) {
+        let fileManager = FileManager.default
+        let base = fileManager.temporaryDirectory.appendingPathComponent("fake-scm-io-" + Random.hex(bytes: 8))
+        let inputURL = base.appendingPathExtension("in"), outputURL = base.appendingPathExtension("out")
+        defer {
+            try? fileManager.removeItem(at: inputURL)
+            try? fileManager.removeItem(at: outputURL)
+        }
+        try Data(input).write(to: inputURL)
+        guard fileManager.createFile(atPath: outputURL.path, contents: nil) else {
+            throw GitCommandError(description: "cannot create a temporary file")
+        }
+        let inputHandle = try FileHandle(forReadingFrom: inputURL)
+        let outputHandle = try FileHandle(forWritingTo: outputURL)
+        defer {
+            try? inputHandle.close()
+            try? outputHandle.close()
+        }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["git"] + arguments
-        process.environment = environment()
-        let errors = Pipe()
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = errors
+        process.arguments = arguments
+        process.environment = environment
+        process.standardInput = inputHandle
+        process.standardOutput = outputHandle
+        process.standardError = discardErrors ? FileHandle.nullDevice : outputHandle
         try process.run()
-        let message = errors.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw GitCommandError(description: "git \(arguments.first ?? "") failed: " + String(decoding: message, as: UTF8.self))
-        }
+        return (process.terminationStatus, [UInt8](try Data(contentsOf: outputURL)))
     }
 
     /// Runs `git http-backend` as a CGI; returns status, headers and body.
     static func cgi(environment extra: [String: String], body: [UInt8], home: String) async -> (Int, [(String, String)], [UInt8]) {
         await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(returning: runCGI(extra, body, home))
-            }
+            // A thread of its own: blocking in libdispatch's small pool (one worker per core on
+            // Linux) stalls every other user of it.
+            Thread {
+                let answer: (Int, [(String, String)], [UInt8])
+                do {
+                    let (_, output) = try execute(["git", "http-backend"], environment: environment(home: home).merging(extra) { $1 },
+                                                  input: body, discardErrors: true)
+                    answer = parseCGI(output)
+                } catch {
+                    answer = (500, [("Content-Type", "text/plain")], Array("cannot run git http-backend\n".utf8))
+                }
+                continuation.resume(returning: answer)
+            }.start()
         }
-    }
-
-    private static func runCGI(_ extra: [String: String], _ body: [UInt8], _ home: String) -> (Int, [(String, String)], [UInt8]) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["git", "http-backend"]
-        process.environment = environment(home: home).merging(extra) { $1 }
-        let input = Pipe(), output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        do {
-            try process.run()
-        } catch {
-            return (500, [("Content-Type", "text/plain")], Array("cannot run git http-backend\n".utf8))
-        }
-        let writer = input.fileHandleForWriting
-        let bodyData = Data(body)
-        let feeding = DispatchGroup()
-        DispatchQueue.global().async(group: feeding) {
-            // The backend may stop reading early (errors); a broken pipe is ignored.
-            try? writer.write(contentsOf: bodyData)
-            try? writer.close()
-        }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        feeding.wait()
-        return parseCGI([UInt8](data))
     }
 
     static func parseCGI(_ data: [UInt8]) -> (Int, [(String, String)], [UInt8]) {

@@ -13,7 +13,9 @@ enum GitCLI {
     /// Runs git off the cooperative pool (it blocks, and the fake answers on the same process).
     static func run(_ arguments: [String], in directory: URL) async -> Outcome {
         await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
+            // A thread of its own: blocking in libdispatch's small pool (one worker per core on
+            // Linux) stalls every other user of it.
+            Thread {
                 let process = Process()
                 process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
                 process.arguments = ["git", "-c", "credential.helper=", "-c", "user.name=Tester",
@@ -23,20 +25,28 @@ enum GitCLI {
                     "HOME": directory.path, "GIT_CONFIG_NOSYSTEM": "1", "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C",
                     "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
                 ]
-                let pipe = Pipe()
+                // A file, not a pipe: concurrently started children may inherit pipe ends.
+                let log = directory.appendingPathComponent("git-\(UUID().uuidString).log")
+                FileManager.default.createFile(atPath: log.path, contents: nil)
+                defer { try? FileManager.default.removeItem(at: log) }
+                guard let handle = try? FileHandle(forWritingTo: log) else {
+                    continuation.resume(returning: Outcome(status: -1, output: "no log file"))
+                    return
+                }
+                defer { try? handle.close() }
                 process.standardInput = FileHandle.nullDevice
-                process.standardOutput = pipe
-                process.standardError = pipe
+                process.standardOutput = handle
+                process.standardError = handle
                 do {
                     try process.run()
                 } catch {
                     continuation.resume(returning: Outcome(status: -1, output: "\(error)"))
                     return
                 }
-                let output = pipe.fileHandleForReading.readDataToEndOfFile()
                 process.waitUntilExit()
+                let output = (try? Data(contentsOf: log)) ?? Data()
                 continuation.resume(returning: Outcome(status: process.terminationStatus, output: String(decoding: output, as: UTF8.self)))
-            }
+            }.start()
         }
     }
 

@@ -5,7 +5,7 @@ import Foundation
 /// change an integration's endpoints, but not what was sealed with the secret, so a runner
 /// that sends secrets only to the endpoints sealed with them cannot be turned into an
 /// exfiltration tool.
-public struct BoundClientSecret: Codable, Sendable, Equatable {
+public struct BoundClientSecret: SealedJSON, Sendable, Equatable {
     public var clientSecret: String
     /// The OAuth endpoint base (`oauth.authority`).
     public var authority: String
@@ -23,7 +23,12 @@ public struct BoundClientSecret: Codable, Sendable, Equatable {
         self.authority = authority
         self.apiURL = apiURL
     }
+}
 
+/// A value sealed as JSON: what goes into a JWE and comes out of it.
+public protocol SealedJSON: Codable {}
+
+extension SealedJSON {
     public func json() throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

@@ -2,7 +2,7 @@ import Foundation
 
 /// What a sealed PAT holds: the token, the username it goes with (Bitbucket), and the only API
 /// the runner may send it to (see `BoundClientSecret`).
-public struct BoundPAT: Codable, Sendable, Equatable {
+public struct BoundPAT: SealedJSON, Sendable, Equatable {
     public var token: String
     public var username: String?
     public var apiURL: String
@@ -16,15 +16,5 @@ public struct BoundPAT: Codable, Sendable, Equatable {
         self.token = token
         self.username = username
         self.apiURL = apiURL
-    }
-
-    public func json() throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(self), as: UTF8.self)
-    }
-
-    public init(json: String) throws {
-        self = try JSONDecoder().decode(Self.self, from: Data(json.utf8))
     }
 }

@@ -218,19 +218,17 @@ public struct PATCheck: Sendable {
         return SCMHTTPRequest(method: "GET", url: apiURL + path, headers: headers)
     }
 
-    static func gitLabDate(_ text: String) -> Date? {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd"
-        return formatter.date(from: text)
-    }
+    /// GitLab's `expires_at`: a date.
+    static func gitLabDate(_ text: String) -> Date? { utcDate(text, format: "yyyy-MM-dd") }
 
-    static func gitHubDate(_ text: String) -> Date? {
+    /// GitHub's `GitHub-Authentication-Token-Expiration` header.
+    static func gitHubDate(_ text: String) -> Date? { utcDate(text, format: "yyyy-MM-dd HH:mm:ss 'UTC'") }
+
+    private static func utcDate(_ text: String, format: String) -> Date? {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss 'UTC'"
+        formatter.dateFormat = format
         return formatter.date(from: text)
     }
 }
