@@ -213,7 +213,7 @@ struct ConnectionLifecycleEndToEndTests {
         }
     }
 
-    static func eventually(_ condition: @Sendable () -> Bool, timeout: Duration = .seconds(10)) async throws {
+    static func eventually(_ condition: @Sendable () -> Bool, timeout: Duration = .seconds(30)) async throws {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if condition() { return }

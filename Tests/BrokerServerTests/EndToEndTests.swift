@@ -66,7 +66,7 @@ struct EndToEndTests {
         request.method = .POST
         request.headers.add(name: "Authorization", value: "Bearer \(admin)")
         request.body = .bytes(ByteBuffer(string: body))
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
         return PlainResponse(status: response.status, body: try await response.body.collect(upTo: 1 << 20))
     }
 

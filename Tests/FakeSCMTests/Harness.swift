@@ -137,7 +137,7 @@ struct Harness: Sendable {
         request.method = .RAW(value: method)
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(ByteBuffer(string: body)) }
-        let response = try await client.execute(request, timeout: .seconds(10))
+        let response = try await client.execute(request, timeout: .seconds(60))
         let bytes = try await response.body.collect(upTo: 1 << 20)
         return HTTPResult(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },
                           body: String(buffer: bytes))

@@ -41,7 +41,7 @@ enum LiveBroker {
     }
 
     static func waitUntilHealthy(_ publicURL: String) async throws {
-        for _ in 0..<100 {
+        for _ in 0..<400 {
             if let response = try? await HTTPClient.shared.execute(HTTPClientRequest(url: publicURL + "/healthz"), timeout: .seconds(1)),
                response.status == .ok {
                 return

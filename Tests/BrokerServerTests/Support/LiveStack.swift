@@ -145,7 +145,7 @@ final class LiveStack: @unchecked Sendable {
     }
 
     /// Polls the flow as the page's script does until it is no longer pending; returns the final JSON.
-    func waitForFlow(_ browser: TestBrowser, flowURL: String, timeout: Duration = .seconds(20)) async throws -> [String: Any] {
+    func waitForFlow(_ browser: TestBrowser, flowURL: String, timeout: Duration = .seconds(45)) async throws -> [String: Any] {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let json = try await browser.get(flowURL, accept: "application/json").json
