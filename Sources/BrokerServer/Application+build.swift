@@ -17,12 +17,11 @@ public func buildApplication(
     try await AdminTokens.bootstrap(store: store, keysDirectory: configuration.keysDirectory, logger: logger, clock: clock)
     let notifier = JobNotifier()
     let router = buildRouter(configuration, store: store, clock: clock, notifier: notifier)
-    var app = Application(
+    let app = Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
         logger: logger
     )
-    app.addServices()
     logger.info("scm-broker ready", metadata: ["public_url": "\(configuration.publicURL)"])
     return app
 }
