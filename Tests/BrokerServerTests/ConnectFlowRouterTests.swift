@@ -46,6 +46,11 @@ struct ConnectFlowRouterTests {
         return try await api.request(.get, "/oauth/callback/\(setup.integrationID)?\(query)", bearer: nil, headers: headers)
     }
 
+    /// The flow a connect page polls.
+    static func flowPath(_ page: APIResponse) throws -> String {
+        try #require(page.text.range(of: #"/connect/flows/[0-9a-f-]{36}"#, options: .regularExpression).map { String(page.text[$0]) })
+    }
+
     static func poll(_ api: APIClient, _ setup: Setup) async throws -> [[String: Any]] {
         let response = try await api.request(.get, "/runner/v1/jobs?wait=0", bearer: setup.runnerToken)
         #expect(response.status == .ok, "\(response.text)")
@@ -144,7 +149,7 @@ struct ConnectFlowRouterTests {
             #expect(payload["redirect_uri"] as? String == "http://127.0.0.1:8080/oauth/callback/\(setup.integrationID)")
             #expect(try await Self.poll(api, setup).isEmpty, "a leased job is not handed out twice")
 
-            let flowPath = try #require(page.text.range(of: #"/connect/flows/[0-9a-f-]{36}"#, options: .regularExpression).map { String(page.text[$0]) })
+            let flowPath = try Self.flowPath(page)
             let pending = try await api.request(.get, flowPath, bearer: nil, headers: [.cookie: cookie])
             #expect(pending.string("status") == "pending")
             #expect(pending["waiting_for_runner"] as? Bool == false)
@@ -284,7 +289,7 @@ struct ConnectFlowRouterTests {
             #expect(try await Self.poll(api, setup).isEmpty)
 
             // "Try again" sends this browser (only) back to the SCM for the same flow.
-            let flowPath = try #require(page.text.range(of: #"/connect/flows/[0-9a-f-]{36}"#, options: .regularExpression).map { String(page.text[$0]) })
+            let flowPath = try Self.flowPath(page)
             #expect(try await api.request(.get, flowPath + "/restart", bearer: nil).status == .notFound)
             let restart = try await api.request(.get, flowPath + "/restart", bearer: nil, headers: [.cookie: cookie])
             #expect(restart.status == .seeOther)
@@ -298,7 +303,7 @@ struct ConnectFlowRouterTests {
             let setup = try await Self.setUp(api)
             let (query, cookie, _) = try await Self.start(api, setup)
             let page = try await Self.callback(api, setup, query: "code=c&state=\(query["state"]!)", cookie: cookie)
-            let flowPath = try #require(page.text.range(of: #"/connect/flows/[0-9a-f-]{36}"#, options: .regularExpression).map { String(page.text[$0]) })
+            let flowPath = try Self.flowPath(page)
             let polling = try await api.request(.get, flowPath, bearer: nil, headers: [.cookie: cookie])
             #expect(polling["waiting_for_runner"] as? Bool == false, "the runner took a token a moment ago")
             broker.clock.advance(by: 11)

@@ -10,17 +10,13 @@ import Testing
 struct ConnectHardeningTests {
     typealias Router = ConnectFlowRouterTests
 
-    static func flowPath(_ page: APIResponse) throws -> String {
-        try #require(page.text.range(of: #"/connect/flows/[0-9a-f-]{36}"#, options: .regularExpression).map { String(page.text[$0]) })
-    }
-
     @Test func tryingAgainReusesTheFlowWithANewStateAndOnlyWithinItsTenMinutes() async throws {
         let broker = try TestBroker()
         try await broker.withClient { api in
             let setup = try await Router.setUp(api)
             let (query, cookie, _) = try await Router.start(api, setup)
             let declined = try await Router.callback(api, setup, query: "error=access_denied&state=\(query["state"]!)", cookie: cookie)
-            let flowPath = try Self.flowPath(declined)
+            let flowPath = try Router.flowPath(declined)
 
             let restart = try await api.request(.get, flowPath + "/restart", bearer: nil, headers: [.cookie: cookie])
             #expect(restart.status == .seeOther)
@@ -32,14 +28,14 @@ struct ConnectHardeningTests {
             #expect(try await Router.callback(api, setup, query: "code=c&state=\(query["state"]!)", cookie: cookie).status == .badRequest)
             let page = try await Router.callback(api, setup, query: "code=c&state=\(state)", cookie: cookie)
             #expect(page.status == .ok)
-            #expect(try Self.flowPath(page) == flowPath)
+            #expect(try Router.flowPath(page) == flowPath)
             #expect(page.text.contains("for scm-broker user alice"))
 
             // Past the flow's lifetime, no more tries: the user needs a new link.
             let (second, secondCookie, _) = try await Router.start(api, setup)
             let failed = try await Router.callback(api, setup, query: "error=access_denied&state=\(second["state"]!)", cookie: secondCookie)
             broker.clock.advance(by: 601)
-            let late = try await api.request(.get, try Self.flowPath(failed) + "/restart", bearer: nil, headers: [.cookie: secondCookie])
+            let late = try await api.request(.get, try Router.flowPath(failed) + "/restart", bearer: nil, headers: [.cookie: secondCookie])
             #expect(late.status == .badRequest)
         }
     }
@@ -50,7 +46,7 @@ struct ConnectHardeningTests {
             let setup = try await Router.setUp(api)
             let (query, cookie, _) = try await Router.start(api, setup)
             let page = try await Router.callback(api, setup, query: "code=c&state=\(query["state"]!)", cookie: cookie)
-            let flowPath = try Self.flowPath(page)
+            let flowPath = try Router.flowPath(page)
             #expect(try await Router.poll(api, setup).count == 1)   // leased, then the runner dies
 
             broker.clock.advance(by: 59)

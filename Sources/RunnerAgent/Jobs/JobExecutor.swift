@@ -102,8 +102,7 @@ public struct JobExecutor: Sendable {
             validation = checked
         } catch var failure as PATFailure {
             // SCM-controlled text (scope lists, echoed headers) must not carry the token back out.
-            let basic = Data("\(bound.username ?? "scm-broker"):\(bound.token)".utf8).base64EncodedString()
-            for secret in [bound.token, basic] { failure.message = failure.message.replacingOccurrences(of: secret, with: "[redacted]") }
+            for secret in [bound.token, check.basicCredentials] { failure.message = failure.message.replacingOccurrences(of: secret, with: "[redacted]") }
             throw failure
         }
         let now = Date()

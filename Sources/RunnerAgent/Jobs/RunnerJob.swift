@@ -16,7 +16,6 @@ public struct RunnerJob: Decodable, Sendable {
         public var codeVerifier: String?
         public var redirectURI: String?
         public var user: String?
-        public var connectionID: String?
         public var credentials: String?
         /// JWE: a `BoundPAT`.
         public var token: String?
@@ -25,7 +24,6 @@ public struct RunnerJob: Decodable, Sendable {
             case code, user, credentials, token
             case codeVerifier = "code_verifier"
             case redirectURI = "redirect_uri"
-            case connectionID = "connection_id"
         }
     }
 

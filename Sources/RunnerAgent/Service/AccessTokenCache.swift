@@ -9,12 +9,13 @@ actor AccessTokenCache {
     /// The renewal in progress: concurrent callers wait for it instead of each signing an assertion.
     private var renewal: Task<AccessToken, any Error>?
     /// Renew this long before expiry, so a held poll never carries an expired token.
-    private let margin: TimeInterval = 120
+    private let margin: TimeInterval
 
-    init(client: BrokerClient, runnerID: String, keys: RunnerKeys) {
+    init(client: BrokerClient, runnerID: String, keys: RunnerKeys, margin: TimeInterval = 120) {
         self.client = client
         self.runnerID = runnerID
         self.keys = keys
+        self.margin = margin
     }
 
     func current() async throws -> AccessToken {

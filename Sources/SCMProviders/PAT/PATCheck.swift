@@ -74,6 +74,13 @@ public struct PATCheck: Sendable {
         self.username = username
     }
 
+    /// The Basic credentials the checks send (`username:token`, base64): git and Azure DevOps
+    /// need a non-empty username, and any will do with a PAT.
+    public var basicCredentials: String {
+        let user = username?.isEmpty == false ? username! : "scm-broker"
+        return Data("\(user):\(token)".utf8).base64EncodedString()
+    }
+
     /// The request for `step`; nil when the provider needs no such step.
     public func request(_ step: Step) -> SCMHTTPRequest? {
         switch (provider, step) {
@@ -206,9 +213,7 @@ public struct PATCheck: Sendable {
     private func get(_ path: String, basic: Bool = false, authorization: String? = nil, extra: [SCMHTTPHeader] = []) -> SCMHTTPRequest {
         var headers: [SCMHTTPHeader] = []
         if basic {
-            // Git and Azure DevOps need a non-empty username; any will do with a PAT.
-            let user = (username?.isEmpty == false ? username! : "scm-broker")
-            headers.append(SCMHTTPHeader(name: "Authorization", value: "Basic " + Data("\(user):\(token)".utf8).base64EncodedString()))
+            headers.append(SCMHTTPHeader(name: "Authorization", value: "Basic " + basicCredentials))
         } else if let authorization {
             headers.append(SCMHTTPHeader(name: "Authorization", value: authorization))
         }
