@@ -73,6 +73,7 @@ let package = Package(
             dependencies: [
                 "BrokerCrypto", "SCMProviders",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -87,6 +88,7 @@ let package = Package(
             name: "FakeSCM",
             dependencies: [
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -107,6 +109,7 @@ let package = Package(
             dependencies: [
                 "BrokerServer", "RunnerAgent",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -140,7 +143,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BrokerStoreTests",
-            dependencies: ["BrokerCore", "BrokerSQLite"],
+            dependencies: ["BrokerCore", "BrokerSQLite", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -24,12 +24,14 @@ public struct Connection: Sendable, Equatable {
     public var expiresAt: Date?
     public var status: Status
     public var statusReason: String?
+    /// Increases with every stored refresh: a refresh is accepted only for the version it read.
+    public var version: Int
     public var createdAt: Date
     public var updatedAt: Date
 
     public init(id: String, user: String, integrationID: String, runnerID: String, kind: Kind, scmUser: SCMUser,
                 credentials: SealedSecret, scopes: [String], expiresAt: Date?, status: Status = .active,
-                statusReason: String? = nil, createdAt: Date, updatedAt: Date) {
+                statusReason: String? = nil, version: Int = 1, createdAt: Date, updatedAt: Date) {
         self.id = id
         self.user = user
         self.integrationID = integrationID
@@ -41,6 +43,7 @@ public struct Connection: Sendable, Equatable {
         self.expiresAt = expiresAt
         self.status = status
         self.statusReason = statusReason
+        self.version = version
         self.createdAt = createdAt
         self.updatedAt = updatedAt
     }

@@ -12,7 +12,12 @@ public struct Integration: Sendable, Equatable {
     /// Where the runner calls the SCM's REST API, when not the provider's default for `url`
     /// (a proxy, or a test double).
     public var apiURL: String?
+    /// Where git traffic goes, when not the SCM's own host (a proxy, a mirror, a test double):
+    /// clone URLs are this base followed by the repository's path.
+    public var gitURL: String?
     public var oauth: OAuthApp?
+    /// GitHub only: an app installation that mints repository-scoped tokens.
+    public var githubApp: GitHubApp?
     public var pat: PATSettings
     public var labels: [String]
     public var description: String
@@ -54,6 +59,20 @@ public struct OAuthApp: Sendable, Equatable {
         self.authority = authority
         self.clientID = clientID
         self.clientSecret = clientSecret
+    }
+}
+
+/// A GitHub App installation. Its private key is sealed to the runner with the API URL it may
+/// be used against.
+public struct GitHubApp: Sendable, Equatable {
+    public var appID: String
+    public var installationID: String
+    public var privateKey: SealedSecret
+
+    public init(appID: String, installationID: String, privateKey: SealedSecret) {
+        self.appID = appID
+        self.installationID = installationID
+        self.privateKey = privateKey
     }
 }
 

@@ -6,6 +6,9 @@ public enum CredentialMode: String, Sendable, Codable, CaseIterable {
     case user
     /// The admin gave organization-managed PATs (a service account's) that serve every user.
     case organization
+    /// A GitHub App installation: the runner mints a token per clone, restricted by GitHub to
+    /// the one repository and access level.
+    case githubApp = "github_app"
 }
 
 /// An organization-managed PAT, sealed to the runner, with who it belongs to at the SCM.

@@ -3,7 +3,7 @@ import Foundation
 /// Everything the broker persists. Each method is one transaction: it either happens whole or
 /// not at all. Implementations: SQLite (embedded default); more to come (PostgreSQL). Every
 /// implementation must pass the shared store conformance suite.
-public protocol Store: ConnectStore {
+public protocol Store: ConnectStore, EnvironmentStore {
     // MARK: Admin tokens
     func insertAdminToken(_ token: AdminToken) async throws
     func adminToken(hash: String) async throws -> AdminToken?

@@ -60,6 +60,6 @@ extension SQLiteStore {
                                       updatedAt: date(row["credentials_updated_at"])!),
             scopes: (try? JSONDecoder().decode([String].self, from: Data(scopesJSON.utf8))) ?? [],
             expiresAt: date(row["expires_at"]), status: status, statusReason: row["status_reason"],
-            createdAt: date(row["created_at"])!, updatedAt: date(row["updated_at"])!)
+            version: row["version"], createdAt: date(row["created_at"])!, updatedAt: date(row["updated_at"])!)
     }
 }

@@ -9,8 +9,10 @@ extension SQLiteStore {
             try db.execute(sql: """
                 INSERT INTO integrations (id, runner_id, name, provider, url, oauth_flavor, oauth_tenant, oauth_authority,
                     oauth_client_id, oauth_client_secret_jwe, oauth_client_secret_key_id, oauth_client_secret_updated_at,
-                    pat_enabled, labels, description, created_at, updated_at, api_url, credential_mode)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    pat_enabled, labels, description, created_at, updated_at, api_url, credential_mode, git_url,
+                    github_app_id, github_installation_id, github_private_key_jwe, github_private_key_key_id,
+                    github_private_key_updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: Self.arguments(integration))
         }
     }
@@ -36,7 +38,8 @@ extension SQLiteStore {
                 UPDATE integrations SET id = ?, runner_id = ?, name = ?, provider = ?, url = ?, oauth_flavor = ?, oauth_tenant = ?,
                     oauth_authority = ?, oauth_client_id = ?, oauth_client_secret_jwe = ?, oauth_client_secret_key_id = ?,
                     oauth_client_secret_updated_at = ?, pat_enabled = ?, labels = ?, description = ?, created_at = ?, updated_at = ?,
-                    api_url = ?, credential_mode = ?
+                    api_url = ?, credential_mode = ?, git_url = ?, github_app_id = ?, github_installation_id = ?,
+                    github_private_key_jwe = ?, github_private_key_key_id = ?, github_private_key_updated_at = ?
                 WHERE id = ? AND runner_id = ? AND updated_at = ?
                 """, arguments: arguments)
             guard db.changesCount == 1 else {
@@ -75,7 +78,9 @@ extension SQLiteStore {
             oauth?.clientSecret.keyID, oauth?.clientSecret.updatedAt.timeIntervalSince1970,
             integration.pat.enabled, labels, integration.description,
             integration.createdAt.timeIntervalSince1970, integration.updatedAt.timeIntervalSince1970, integration.apiURL,
-            integration.credentialMode.rawValue,
+            integration.credentialMode.rawValue, integration.gitURL,
+            integration.githubApp?.appID, integration.githubApp?.installationID, integration.githubApp?.privateKey.jwe,
+            integration.githubApp?.privateKey.keyID, integration.githubApp?.privateKey.updatedAt.timeIntervalSince1970,
         ]
     }
 
@@ -102,6 +107,13 @@ extension SQLiteStore {
             updatedAt: Date(timeIntervalSince1970: row["updated_at"])
         )
         integration.credentialMode = CredentialMode(rawValue: row["credential_mode"]) ?? .user
+        integration.gitURL = row["git_url"]
+        if let appID: String = row["github_app_id"], let jwe: String = row["github_private_key_jwe"] {
+            integration.githubApp = GitHubApp(
+                appID: appID, installationID: row["github_installation_id"],
+                privateKey: SealedSecret(jwe: jwe, keyID: row["github_private_key_key_id"],
+                                         updatedAt: Date(timeIntervalSince1970: row["github_private_key_updated_at"])))
+        }
         return integration
     }
 }

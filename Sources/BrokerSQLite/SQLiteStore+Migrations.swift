@@ -157,6 +157,55 @@ extension SQLiteStore {
                 CREATE INDEX organization_credentials_integration ON organization_credentials(integration_id);
                 """)
         }
+        migrator.registerMigration("v4-environments") { db in
+            try db.execute(sql: """
+                ALTER TABLE integrations ADD COLUMN git_url TEXT;
+                ALTER TABLE integrations ADD COLUMN github_app_id TEXT;
+                ALTER TABLE integrations ADD COLUMN github_installation_id TEXT;
+                ALTER TABLE integrations ADD COLUMN github_private_key_jwe TEXT;
+                ALTER TABLE integrations ADD COLUMN github_private_key_key_id TEXT;
+                ALTER TABLE integrations ADD COLUMN github_private_key_updated_at DOUBLE;
+                ALTER TABLE connections ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+                ALTER TABLE connections ADD COLUMN refresh_lease_id TEXT;
+                ALTER TABLE connections ADD COLUMN refresh_lease_expires_at DOUBLE;
+                CREATE TABLE clone_grants (
+                    id TEXT PRIMARY KEY,
+                    runner_id TEXT NOT NULL REFERENCES runners(id) ON DELETE CASCADE,
+                    integration_id TEXT NOT NULL REFERENCES integrations(id) ON DELETE CASCADE,
+                    user_name TEXT NOT NULL,
+                    repository_url TEXT NOT NULL,
+                    clone_url TEXT NOT NULL,
+                    access TEXT NOT NULL,
+                    credential_mode TEXT NOT NULL,
+                    created_at DOUBLE NOT NULL,
+                    expires_at DOUBLE NOT NULL,
+                    revoked_at DOUBLE
+                );
+                CREATE INDEX clone_grants_expires ON clone_grants(expires_at);
+                CREATE TABLE audit_events (
+                    sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+                    time DOUBLE NOT NULL,
+                    action TEXT NOT NULL,
+                    outcome TEXT NOT NULL,
+                    runner_id TEXT,
+                    environment_id TEXT,
+                    user_name TEXT,
+                    repository_url TEXT,
+                    access TEXT,
+                    integration_id TEXT,
+                    connection_id TEXT,
+                    reason TEXT
+                );
+                CREATE INDEX audit_events_user ON audit_events(user_name, sequence);
+                CREATE INDEX audit_events_runner ON audit_events(runner_id, sequence);
+                CREATE INDEX audit_events_time ON audit_events(time);
+                -- Append-only: the database itself refuses to change or remove an event.
+                CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
+                    BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
+                CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
+                    BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
+                """)
+        }
         return migrator
     }
 }

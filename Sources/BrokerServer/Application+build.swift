@@ -45,10 +45,12 @@ func buildRouter(_ configuration: BrokerConfiguration, store: any Store, clock: 
     IntegrationsController(store: store, clock: clock, publicURL: configuration.publicURL, notifier: notifier,
                            validationTimeout: configuration.credentialValidationTimeout).addRoutes(to: admin)
     ServiceTokensController(store: store, clock: clock).addRoutes(to: admin)
+    AuditController(store: store).addRoutes(to: admin)
 
     let environments = router.group("api/v1", context: EnvironmentServiceContext.self)
     ConnectLinksController(store: store, clock: clock, publicURL: configuration.publicURL).addRoutes(to: environments)
     ConnectionsController(store: store, clock: clock, notifier: notifier).addRoutes(to: environments)
+    EnvironmentsController(store: store, clock: clock, publicURL: configuration.publicURL).addRoutes(to: environments)
 
     ConnectController(store: store, clock: clock, configuration: configuration, notifier: notifier).addRoutes(to: router)
 
@@ -58,5 +60,6 @@ func buildRouter(_ configuration: BrokerConfiguration, store: any Store, clock: 
     let runner = router.group("runner/v1", context: RunnerContext.self)
     RunnerIntegrationsController(store: store, publicURL: configuration.publicURL).addRoutes(to: runner)
     RunnerJobsController(store: store, clock: clock, configuration: configuration, notifier: notifier).addRoutes(to: runner)
+    RunnerEnvironmentsController(store: store, clock: clock, publicURL: configuration.publicURL).addRoutes(to: runner)
     return router
 }

@@ -34,7 +34,7 @@ final class Engine: Sendable {
         do {
             let buffer = try await request.body.collect(upTo: 1 << 20)
             let fake = FakeRequest(method: method, path: path, query: request.uri.query, headers: headers, body: Array(buffer: buffer))
-            answer = handle(fake)
+            answer = Self.isGitHubAppTokenPath(fake.segments) ? await githubAppAccessToken(fake) : handle(fake)
         } catch {
             answer = .text(413, "Payload Too Large")
         }

@@ -372,6 +372,12 @@ public final class FakeSCM: Sendable {
         engine.state.withLock { $0.stats }
     }
 
+    /// Revokes a refresh token as an SCM does when the user revokes the app's access: the next
+    /// refresh with it gets `invalid_grant`.
+    public func revoke(refreshToken: String) {
+        engine.state.withLock { $0.refreshTokens[refreshToken]?.revoked = true }
+    }
+
     // MARK: Helpers for tests
 
     /// BASE64URL(SHA-256(verifier)), the PKCE S256 challenge.

@@ -299,7 +299,11 @@ extension State {
             }
             identity = .pat(record)
         } else if !grants.isEmpty {
-            guard Self.gitUsernameOK(provider, username, oauth: true) else { return .refuse(challenge) }
+            guard Self.gitUsernameOK(provider, username, oauth: true), gitGrantExpiry[token].map({ now < $0 }) ?? true else {
+                return .refuse(challenge)
+            }
+            // Installation tokens go with GitHub's documented user name.
+            if provider == .github, gitGrantExpiry[token] != nil, username != "x-access-token" { return .refuse(challenge) }
             identity = .granted
         } else {
             return .refuse(challenge)

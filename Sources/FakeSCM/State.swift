@@ -108,6 +108,10 @@ struct State: Sendable {
     /// `grantGit` grants by token.
     var gitGrants: [String: [GitRepoKey: FakeSCM.GitAccess]] = [:]
     var gitRequests = 0
+    /// Installation tokens' expiry (other granted tokens do not expire).
+    var gitGrantExpiry: [String: Date] = [:]
+    var githubApps: [String: FakeSCM.GitHubAppInstallation] = [:]
+    var installationTokensIssued = 0
 
     var now: Date { Date().addingTimeInterval(clockOffset) }
 

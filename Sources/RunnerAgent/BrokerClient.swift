@@ -80,11 +80,11 @@ public struct BrokerClient: Sendable {
         var body: ByteBuffer
     }
 
-    private func send(_ method: HTTPMethod, _ path: String, json: Data, bearer: String? = nil) async throws -> ReceivedResponse {
+    func send(_ method: HTTPMethod, _ path: String, json: Data, bearer: String? = nil) async throws -> ReceivedResponse {
         try await send(method, path, body: Array(json), contentType: "application/json", bearer: bearer)
     }
 
-    private func send(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, contentType: String? = nil,
+    func send(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, contentType: String? = nil,
                       bearer: String? = nil, timeout: TimeAmount? = nil) async throws -> ReceivedResponse {
         var request = HTTPClientRequest(url: brokerURL + path)
         request.method = method

@@ -31,11 +31,29 @@ public struct RunnerIntegration: Decodable, Sendable {
     public var callbackURL: String
     public var oauth: OAuth?
     public var pat: PAT
+    /// Where git traffic goes when not the SCM's own host.
+    public var gitURL: String?
+    public var githubApp: GitHubApp?
+
+    public struct GitHubApp: Decodable, Sendable {
+        public var appID: String
+        public var installationID: String
+        /// JWE compact: a `BoundGitHubAppKey` sealed to this runner.
+        public var privateKey: String
+
+        enum CodingKeys: String, CodingKey {
+            case appID = "app_id"
+            case installationID = "installation_id"
+            case privateKey = "private_key"
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
         case id, name, provider, url, oauth, pat
         case callbackURL = "callback_url"
         case apiURL = "api_url"
+        case gitURL = "git_url"
+        case githubApp = "github_app"
     }
 
     /// Opens the sealed client secret with the runner's key, and checks that the endpoints it

@@ -54,6 +54,14 @@ struct FakeSCMCommand: AsyncParsableCommand {
          "Basic auth alice:<token>, the user name must match; {api_url}/user, {api_url}/repositories/contoso?role=member"),
     ]
 
+    /// Demo repositories served over git smart HTTP: (provider, path, public URL, git base).
+    static let demoRepositories: [(FakeSCM.Provider, String, String, String)] = [
+        (.azureDevOps, "contoso/web/portal", "https://dev.azure.com/contoso/web/_git/portal", "/git/ado"),
+        (.github, "contoso/app", "https://github.com/contoso/app", "/git/github"),
+        (.gitlab, "contoso/app", "https://gitlab.com/contoso/app", "/git/gitlab"),
+        (.bitbucket, "contoso/app", "https://bitbucket.org/contoso/app", "/git/bitbucket"),
+    ]
+
     func run() async throws {
         var logger = Logger(label: "fake-scm")
         logger.logLevel = Logger.Level(rawValue: logLevel.lowercased()) ?? .info
@@ -65,6 +73,9 @@ struct FakeSCMCommand: AsyncParsableCommand {
             fake.register(app)
         }
         for demo in Self.demoPATs { fake.add(demo.pat) }
+        for (provider, path, url, _) in Self.demoRepositories {
+            try fake.createRepository(provider, path: path, content: "Hello from \(url) on the fake SCM.\n")
+        }
         output(summary(fake))
         await waitForTermination()
         output("fake-scm: stopping")
@@ -131,6 +142,11 @@ struct FakeSCMCommand: AsyncParsableCommand {
             lines.append("  checks: " + hint.replacingOccurrences(of: "{api_url}", with: api))
             lines.append("")
         }
+        lines.append("Git repositories (smart HTTP; an integration's git_url is the base, clone URLs add the repository's path):")
+        for (_, _, url, base) in Self.demoRepositories {
+            lines.append("  \(url)  git_url \(fake.baseURL)\(base)")
+        }
+        lines.append("")
         lines.append("Press Ctrl-C to stop.")
         return lines.joined(separator: "\n")
     }

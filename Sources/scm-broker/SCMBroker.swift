@@ -6,6 +6,7 @@ import Foundation
 import Hummingbird
 import Logging
 import RunnerAgent
+import ServiceLifecycle
 
 @main
 struct SCMBroker: AsyncParsableCommand {
@@ -47,6 +48,9 @@ struct Serve: AsyncParsableCommand {
         discussion: "Its keys live in <keys-dir>/runner-NAME and it registers itself. The separate `scm-runner run` is the normal deployment."))
     var withRunner: String? = environment("SCM_BROKER_WITH_RUNNER")
 
+    @Option(help: "With --with-runner: the Unix socket environments' credential helpers ask (SCM_RUNNER_SOCKET).")
+    var runnerSocket: String = environment("SCM_RUNNER_SOCKET") ?? CredentialHelper.defaultSocket
+
     func run() async throws {
         guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown log level \(logLevel)") }
         LoggingSystem.bootstrap { label in
@@ -66,7 +70,8 @@ struct Serve: AsyncParsableCommand {
         if let name = withRunner {
             let httpClient = SCMTransport.makeHTTPClient()
             runnerHTTPClient = httpClient
-            app.addServices(try await colocatedRunner(name: name, configuration: configuration, store: store, httpClient: httpClient))
+            let (runner, socket) = try await colocatedRunner(name: name, configuration: configuration, store: store, httpClient: httpClient)
+            app.addServices(runner, socket)
         }
         // Runs until SIGTERM or SIGINT, then shuts down gracefully.
         try await app.runService()
@@ -74,7 +79,7 @@ struct Serve: AsyncParsableCommand {
     }
 
     private func colocatedRunner(name: String, configuration: BrokerConfiguration, store: SQLiteStore,
-                                 httpClient: HTTPClient) async throws -> RunnerService {
+                                 httpClient: HTTPClient) async throws -> (RunnerService, any Service) {
         let directory = (keysDir as NSString).appendingPathComponent("runner-\(name)")
         let keys = FileManager.default.fileExists(atPath: (directory as NSString).appendingPathComponent(RunnerKeys.encryptionFile))
             ? try RunnerKeys.load(from: directory) : try RunnerKeys.generate(in: directory)
@@ -83,8 +88,14 @@ struct Serve: AsyncParsableCommand {
         // Over loopback to this process; assertions still name the public token endpoint.
         let local = "http://\(host == "0.0.0.0" ? "127.0.0.1" : host.contains(":") ? "[\(host == "::" ? "::1" : host)]" : host):\(port)"
         let broker = BrokerClient(brokerURL: local, tokenAudience: configuration.tokenEndpoint)
-        return RunnerService(runnerID: runnerID, keys: keys, broker: broker, transport: SCMTransport(httpClient: httpClient),
-                             logger: Logger(label: "scm-runner.\(name)"))
+        // `scm-runner environment-token --keys-dir <keys-dir>/runner-NAME` works for it too.
+        try RunnerState(runnerID: runnerID, brokerURL: local).save(in: directory)
+        let logger = Logger(label: "scm-runner.\(name)")
+        let transport = SCMTransport(httpClient: httpClient)
+        let provider = CloneCredentialProvider(runnerID: runnerID, keys: keys, broker: broker, transport: transport, logger: logger)
+        let socket = try CredentialSocketServer.make(path: runnerSocket, tokens: try await EnvironmentTokens.load(keysDirectory: directory),
+                                                     provider: provider, logger: logger)
+        return (RunnerService(runnerID: runnerID, keys: keys, broker: broker, transport: transport, logger: logger), socket)
     }
 }
 

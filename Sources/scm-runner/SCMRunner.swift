@@ -11,7 +11,7 @@ struct SCMRunner: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scm-runner",
         abstract: "The scm-broker runner: holds the private keys and opens what the broker seals for it.",
-        subcommands: [Keys.self, Register.self, Integrations.self, Run.self]
+        subcommands: [Keys.self, Register.self, Integrations.self, Run.self, EnvironmentToken.self, CredentialHelperCommand.self]
     )
 }
 
@@ -99,6 +99,9 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (SCM_RUNNER_LOG_LEVEL).")
     var logLevel: String = ProcessInfo.processInfo.environment["SCM_RUNNER_LOG_LEVEL"] ?? "info"
 
+    @Option(help: "Unix socket environments' credential helpers ask (SCM_RUNNER_SOCKET).")
+    var socket: String = ProcessInfo.processInfo.environment[CredentialHelper.socketVariable] ?? CredentialHelper.defaultSocket
+
     func run() async throws {
         guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown log level \(logLevel)") }
         LoggingSystem.bootstrap { label in
@@ -112,9 +115,16 @@ struct Run: AsyncParsableCommand {
         let httpClient = SCMTransport.makeHTTPClient()
         var options = RunnerService.Options()
         options.concurrency = max(1, concurrency)
-        let service = RunnerService(runnerID: state.runnerID, keys: runnerKeys, broker: BrokerClient(brokerURL: state.brokerURL),
-                                    transport: SCMTransport(httpClient: httpClient), options: options, logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let broker = BrokerClient(brokerURL: state.brokerURL)
+        let transport = SCMTransport(httpClient: httpClient)
+        let service = RunnerService(runnerID: state.runnerID, keys: runnerKeys, broker: broker,
+                                    transport: transport, options: options, logger: logger)
+        let provider = CloneCredentialProvider(runnerID: state.runnerID, keys: runnerKeys, broker: broker, transport: transport,
+                                               logger: logger)
+        let socketServer = try CredentialSocketServer.make(
+            path: socket, tokens: try await EnvironmentTokens.load(keysDirectory: keys.keysDir), provider: provider, logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [service, socketServer], gracefulShutdownSignals: [.sigterm, .sigint],
+                                                      logger: logger))
         try await group.run()
         try await httpClient.shutdown()
     }

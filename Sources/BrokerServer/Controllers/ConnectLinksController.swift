@@ -28,8 +28,8 @@ struct ConnectLinksController {
         let user = try Validation.user(try body.requiredString("user"))
         let integrationID = try body.requiredString("integration")
         guard let integration = try await store.integration(id: integrationID) else { throw APIError.notFound("no such integration") }
-        if integration.credentialMode == .organization {
-            return JSONResponse(Links(credentialMode: CredentialMode.organization.rawValue, connectionRequired: false))
+        if integration.credentialMode != .user {
+            return JSONResponse(Links(credentialMode: integration.credentialMode.rawValue, connectionRequired: false))
         }
         let links = try await Self.issue(for: user, integration: integration, store: store, now: clock.now, publicURL: publicURL)
         context.logger.info("connect links issued", metadata: ["integration.id": "\(integration.id)"])

@@ -108,6 +108,16 @@ extension JSONObjectReader {
         }
     }
 
+    /// An override of where git traffic goes: an https URL (http on loopback).
+    func gitURL() throws(APIError) -> String? {
+        guard !isNull("git_url"), let text = try string("git_url") else { return nil }
+        do {
+            return try OAuthEndpoints.normalizedAuthority(text)
+        } catch {
+            throw .invalidRequest("`git_url`: \(error.message)")
+        }
+    }
+
     func patEnabled(default value: Bool) throws(APIError) -> Bool {
         guard let pat = try object("pat") else { return value }
         try pat.allowOnly(["enabled"])

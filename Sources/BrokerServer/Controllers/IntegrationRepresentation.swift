@@ -28,9 +28,18 @@ struct IntegrationRepresentation: Encodable {
     var provider: String
     var url: String
     var apiURL: String
+    var gitURL: String?
     var callbackURL: String
     var oauth: OAuth?
+    var githubApp: GitHubAppSummary?
     var pat: PAT
+
+    struct GitHubAppSummary: Encodable {
+        var appID: String
+        var installationID: String
+        var privateKey: SecretMetadata
+    }
+
     struct OrganizationCredentialSummary: Encodable {
         var id: String
         var username: String?
@@ -54,10 +63,15 @@ struct IntegrationRepresentation: Encodable {
         provider = integration.provider.rawValue
         url = integration.url
         apiURL = Self.apiURL(integration)
+        gitURL = integration.gitURL
         callbackURL = Self.callbackURL(integration, publicURL: publicURL)
         oauth = integration.oauth.map {
             OAuth(flavor: $0.flavor?.rawValue, tenant: $0.tenant, authority: $0.authority, clientID: $0.clientID,
                   clientSecret: SecretMetadata(keyID: $0.clientSecret.keyID, updatedAt: $0.clientSecret.updatedAt))
+        }
+        githubApp = integration.githubApp.map {
+            GitHubAppSummary(appID: $0.appID, installationID: $0.installationID,
+                             privateKey: SecretMetadata(keyID: $0.privateKey.keyID, updatedAt: $0.privateKey.updatedAt))
         }
         pat = PAT(enabled: integration.pat.enabled)
         labels = integration.labels
@@ -99,9 +113,18 @@ struct RunnerIntegrationRepresentation: Encodable {
     var provider: String
     var url: String
     var apiURL: String
+    var gitURL: String?
     var callbackURL: String
     var oauth: OAuth?
+    var githubApp: GitHubApp?
     var pat: IntegrationRepresentation.PAT
+
+    struct GitHubApp: Encodable {
+        var appID: String
+        var installationID: String
+        /// JWE compact: a `BoundGitHubAppKey` sealed to the runner.
+        var privateKey: String
+    }
 
     init(_ integration: Integration, publicURL: String) {
         id = integration.id
@@ -114,6 +137,8 @@ struct RunnerIntegrationRepresentation: Encodable {
             OAuth(flavor: $0.flavor?.rawValue, tenant: $0.tenant, authority: $0.authority, clientID: $0.clientID,
                   clientSecret: $0.clientSecret.jwe)
         }
+        gitURL = integration.gitURL
+        githubApp = integration.githubApp.map { GitHubApp(appID: $0.appID, installationID: $0.installationID, privateKey: $0.privateKey.jwe) }
         pat = .init(enabled: integration.pat.enabled)
     }
 }

@@ -22,7 +22,7 @@ extension IntegrationsController {
         try body.allowOnly(["credential_mode", "organization_credentials"])
         let mode: CredentialMode
         if let text = try body.string("credential_mode") {
-            guard let parsed = CredentialMode(rawValue: text) else {
+            guard let parsed = CredentialMode(rawValue: text), parsed != .githubApp else {
                 throw APIError.invalidRequest("`credential_mode` must be \"user\" or \"organization\"")
             }
             mode = parsed
@@ -34,7 +34,12 @@ extension IntegrationsController {
         let inputs = try Self.credentialInputs(body, needsUsername: needsUsername)
         let existing = try await store.organizationCredentials(integrationID: integration.id)
         var credentials: [OrganizationCredential] = []
+        if integration.githubApp != nil {
+            throw APIError.invalidRequest("the integration clones with its GitHub App; remove it first (`\"github_app\": null`)")
+        }
         switch mode {
+        case .githubApp:
+            throw APIError.invalidRequest("`credential_mode` must be \"user\" or \"organization\"")
         case .user:
             guard inputs == nil else { throw APIError.invalidRequest("`organization_credentials` go with `credential_mode: \"organization\"`") }
         case .organization:

@@ -22,8 +22,8 @@ struct IntegrationsController {
         group.delete("integrations/{id}", use: delete)
     }
 
-    static let fields: Set<String> = ["name", "provider", "url", "api_url", "oauth", "pat", "labels", "description",
-                                      "credential_mode", "organization_credentials"]
+    static let fields: Set<String> = ["name", "provider", "url", "api_url", "git_url", "oauth", "github_app", "pat", "labels",
+                                      "description", "credential_mode", "organization_credentials"]
 
     @Sendable func create(_ request: Request, context: AdminContext) async throws -> JSONResponse<IntegrationRepresentation> {
         let runnerID = try context.parameters.require("id")
@@ -37,6 +37,7 @@ struct IntegrationsController {
         let organization = try body.organizationURL(provider: provider)
         let patEnabled = try body.patEnabled(default: false)
         let apiURL = try body.apiURL()
+        let gitURL = try body.gitURL()
         let labels = try Validation.labels(try body.stringArray("labels"))
         let description = try Validation.description(try body.string("description"))
         var oauthInput: OAuthInput?
@@ -44,19 +45,26 @@ struct IntegrationsController {
         if let oauth = try body.object("oauth") {
             (oauthInput, warnings) = try OAuthInput.parse(oauth, organization: organization, existing: nil)
         }
-        guard oauthInput != nil || patEnabled else {
-            throw APIError.invalidRequest("an integration needs an OAuth app (`oauth`) or the PAT route (`pat.enabled: true`)")
+        let appInput = try body.object("github_app").map { (reader: JSONObjectReader) throws(APIError) in
+            try GitHubAppInput.parse(reader, provider: provider, existing: nil)
         }
+        guard oauthInput != nil || patEnabled || appInput != nil else { throw Self.needsAWayToClone }
 
         let runner = try await registeredRunner(runnerID)
         let now = clock.now
-        let integration = Integration(
+        var integration = Integration(
             id: UUID().uuidString.lowercased(), runnerID: runner.id, name: name, provider: provider, url: organization.string,
             apiURL: apiURL, oauth: try oauthInput.map {
                 try Self.sealedApp($0, existing: nil, runner: runner, now: now,
                                    apiURL: apiURL ?? SCMIdentityAPI.defaultAPIURL(for: organization))
             },
             pat: PATSettings(enabled: patEnabled), labels: labels, description: description, createdAt: now, updatedAt: now)
+        integration.gitURL = gitURL
+        if let appInput {
+            integration.githubApp = try appInput.sealed(existing: nil, runner: runner, now: now,
+                                                        apiURL: apiURL ?? SCMIdentityAPI.defaultAPIURL(for: organization))
+            integration.credentialMode = .githubApp
+        }
         do {
             try await store.insertIntegration(integration)
         } catch let error as StoreError where error.code == .conflict {
@@ -114,12 +122,23 @@ struct IntegrationsController {
         } else if integration.oauth != nil, apiURL != previousAPIURL {
             throw Self.clientSecretRequired
         }
+        if body.isNull("github_app") {
+            integration.githubApp = nil
+            if integration.credentialMode == .githubApp { integration.credentialMode = .user }
+        } else if let app = try body.object("github_app") {
+            let input = try GitHubAppInput.parse(app, provider: integration.provider, existing: integration.githubApp)
+            let runner = try await registeredRunner(integration.runnerID)
+            integration.githubApp = try input.sealed(existing: integration.githubApp, runner: runner, now: now, apiURL: apiURL,
+                                                     previousAPIURL: previousAPIURL)
+            integration.credentialMode = .githubApp
+        } else if integration.githubApp != nil, apiURL != previousAPIURL {
+            throw GitHubAppInput.privateKeyRequired
+        }
+        if body.has("git_url") { integration.gitURL = try body.gitURL() }
         integration.pat.enabled = try body.patEnabled(default: integration.pat.enabled)
         if body.has("labels") { integration.labels = try Validation.labels(try body.stringArray("labels")) }
         if body.has("description") { integration.description = try Validation.description(try body.string("description")) }
-        guard integration.oauth != nil || integration.pat.enabled else {
-            throw APIError.invalidRequest("an integration needs an OAuth app (`oauth`) or the PAT route (`pat.enabled: true`)")
-        }
+        guard integration.oauth != nil || integration.pat.enabled || integration.githubApp != nil else { throw Self.needsAWayToClone }
         integration.updatedAt = max(now, version.addingTimeInterval(0.001))
         do {
             try await store.updateIntegration(integration, expectedUpdatedAt: version)
@@ -153,6 +172,9 @@ struct IntegrationsController {
         }
         return runner
     }
+
+    static let needsAWayToClone = APIError.invalidRequest(
+        "an integration needs an OAuth app (`oauth`), the PAT route (`pat.enabled: true`) or a GitHub App (`github_app`)")
 
     static let clientSecretRequired = APIError(
         .badRequest, code: "client_secret_required",

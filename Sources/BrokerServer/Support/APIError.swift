@@ -7,11 +7,14 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     public let status: HTTPResponse.Status
     public let code: String
     public let message: String
+    /// More fields of the error object a client can act on (links, not secrets).
+    public var details: [String: String] = [:]
 
-    public init(_ status: HTTPResponse.Status, code: String, _ message: String) {
+    public init(_ status: HTTPResponse.Status, code: String, _ message: String, details: [String: String] = [:]) {
         self.status = status
         self.code = code
         self.message = message
+        self.details = details
     }
 
     public static func invalidRequest(_ message: String) -> APIError { .init(.badRequest, code: "invalid_request", message) }
@@ -22,7 +25,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     public static let internalError = APIError(.internalServerError, code: "internal_error", "internal error; see the broker log")
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        let body = ErrorBody(error: .init(code: code, message: message))
+        let body = ErrorBody(error: .init(code: code, message: message, details: details))
         var response = try JSONResponse(body, status: status).response(from: request, context: context)
         if status == .unauthorized { response.headers[.wwwAuthenticate] = "Bearer" }
         return response
@@ -32,6 +35,24 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         struct Detail: Encodable {
             var code: String
             var message: String
+            var details: [String: String] = [:]
+
+            func encode(to encoder: any Encoder) throws {
+                var container = encoder.container(keyedBy: Key.self)
+                try container.encode(code, forKey: Key("code"))
+                try container.encode(message, forKey: Key("message"))
+                for (key, value) in details.sorted(by: { $0.key < $1.key }) where key != "code" && key != "message" {
+                    try container.encode(value, forKey: Key(key))
+                }
+            }
+
+            struct Key: CodingKey {
+                var stringValue: String
+                var intValue: Int? { nil }
+                init(_ string: String) { stringValue = string }
+                init?(stringValue: String) { self.stringValue = stringValue }
+                init?(intValue: Int) { nil }
+            }
         }
         var error: Detail
     }

@@ -110,6 +110,19 @@ struct JSONObjectReader {
         }
     }
 
+    /// A whole number within `range`.
+    func integer(_ key: String, in range: ClosedRange<Int>) throws(APIError) -> Int? {
+        switch fields[key] {
+        case nil: return nil
+        case .number(let value):
+            guard value.rounded() == value, value >= Double(range.lowerBound), value <= Double(range.upperBound) else {
+                throw .invalidRequest("`\(name(key))` must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+            }
+            return Int(value)
+        case let other?: throw .invalidRequest("`\(name(key))` must be a number, not \(other.typeName)")
+        }
+    }
+
     func object(_ key: String) throws(APIError) -> JSONObjectReader? {
         guard let value = fields[key] else { return nil }
         return try JSONObjectReader(value, path: name(key))

@@ -18,6 +18,11 @@ enum Fixtures {
         #"{"registration_token":"\#(token)","encryption_key":\#(encryptionKey),"signing_key":\#(signingKey)}"#
     }
 
+    /// `value` as a JSON string literal, quotes included.
+    static func jsonString(_ value: String) -> String {
+        String(decoding: (try? JSONEncoder().encode(value)) ?? Data(), as: UTF8.self)
+    }
+
     static func formEncode(_ value: String) -> String {
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-._~")

@@ -19,13 +19,15 @@ final class LiveStack: @unchecked Sendable {
     let runnerLog = TestLog()
     let scmClient = SCMTransport.makeHTTPClient()
     private var server: Task<Void, any Error>?
+    private(set) var clock = BrokerClock.system
     private(set) var adminToken = ""
     private(set) var serviceToken = ""
 
     static func start(runnerOfflineTimeout: TimeInterval = 60, jobLease: TimeInterval = 60,
-                      credentialValidationTimeout: TimeInterval = 30) async throws -> LiveStack {
+                      credentialValidationTimeout: TimeInterval = 30, clock: BrokerClock = .system) async throws -> LiveStack {
         let stack = try await LiveStack(runnerOfflineTimeout: runnerOfflineTimeout, jobLease: jobLease,
                                         credentialValidationTimeout: credentialValidationTimeout)
+        stack.clock = clock
         try await stack.startBroker()
         stack.adminToken = try stack.broker.adminToken
         let created = try await stack.api(.POST, "/api/v1/service-tokens", #"{"name":"environments","role":"environments"}"#)
@@ -48,7 +50,7 @@ final class LiveStack: @unchecked Sendable {
     }
 
     func startBroker() async throws {
-        let app = try await buildApplication(configuration, store: broker.store, logger: broker.log.logger())
+        let app = try await buildApplication(configuration, store: broker.store, clock: clock, logger: broker.log.logger())
         server = Task { try await app.runService(gracefulShutdownSignals: []) }
         try await LiveBroker.waitUntilHealthy(publicURL)
     }
@@ -105,7 +107,7 @@ final class LiveStack: @unchecked Sendable {
         case .gitlab: ("gitlab", "https://gitlab.com/\(organization)", "")
         case .bitbucket: ("bitbucket", "https://bitbucket.org/\(organization)", "")
         }
-        let body = #"{"name":"\#(name ?? kind.rawValue)","provider":"\#(provider)","url":"\#(url)","api_url":"\#(fake.apiURL(kind, organization: organization))","oauth":{\#(oauthExtra)"client_id":"\#(clientID)","client_secret":"\#(secret)","authority":"\#(fake.authority(kind))"},"pat":{"enabled":\#(pat)}}"#
+        let body = #"{"name":"\#(name ?? kind.rawValue)","provider":"\#(provider)","url":"\#(url)","api_url":"\#(fake.apiURL(kind, organization: organization))","git_url":"\#(gitBase(kind))","oauth":{\#(oauthExtra)"client_id":"\#(clientID)","client_secret":"\#(secret)","authority":"\#(fake.authority(kind))"},"pat":{"enabled":\#(pat)}}"#
         let created = try await api(.POST, "/api/v1/runners/\(runner.id)/integrations", body)
         let id = try #require(created["id"] as? String, "\(created)")
         let callback = try #require(created["callback_url"] as? String)
