@@ -138,6 +138,92 @@ func jobQueueSection(budget: Double) async throws -> String {
     return table
 }
 
+/// The broker's store work per environment and per clone credential, and reading the audit
+/// log, on the embedded SQLite store with 100 000 audit events and 1 000 users' connections.
+func environmentSection(budget: Double) async throws -> String {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bench-env-\(UUID().uuidString)").path
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let store = try SQLiteStore(dataDirectory: directory)
+    let now = Date()
+    let runner = Runner(id: UUID().uuidString.lowercased(), name: "runner", status: .pending, createdAt: now)
+    try await store.insertRunner(runner, registration: RegistrationToken(runnerID: runner.id, tokenHash: "h", expiresAt: now.addingTimeInterval(60)))
+    _ = try await store.completeRegistration(tokenHash: "h", encryptionKey: RunnerPublicKey(keyID: "k", jwk: "{}"),
+                                             signingKey: RunnerPublicKey(keyID: "s", jwk: "{}"), at: now)
+    let integration = Integration(id: UUID().uuidString.lowercased(), runnerID: runner.id, name: "bench", provider: .gitlab,
+                                  url: "https://gitlab.com/bench", oauth: nil, pat: PATSettings(enabled: true), labels: [], description: "",
+                                  createdAt: now, updatedAt: now)
+    try await store.insertIntegration(integration)
+    let sealed = String(repeating: "x", count: 900)
+    // 1 000 users with a connection each, through the same path a PAT validation takes.
+    for index in 0..<1000 {
+        let flow = ConnectFlow(id: UUID().uuidString.lowercased(), kind: .pat, integrationID: integration.id, runnerID: runner.id,
+                               user: "user-\(index)", stateHash: UUID().uuidString, browserHash: "b", sealedCodeVerifier: nil, createdAt: now)
+        let ticket = ConnectTicket(tokenHash: UUID().uuidString, user: "user-\(index)", integrationID: integration.id, expiresAt: now.addingTimeInterval(600))
+        try await store.insertConnectTicket(ticket, now: now)
+        _ = try await store.startFlow(ticketHash: ticket.tokenHash, flow: flow, now: now)
+        let job = Job(id: UUID().uuidString.lowercased(), runnerID: runner.id, kind: .patValidation, integrationID: integration.id,
+                      flowID: flow.id, payload: #"{"user":"user-\#(index)"}"#, createdAt: now)
+        _ = try await store.beginPATValidation(flowID: flow.id, stateHash: flow.stateHash, newStateHash: UUID().uuidString, job: job, now: now)
+        _ = try await store.leaseJobs(runnerID: runner.id, limit: 1, leaseDuration: 60, now: now)
+        let connection = Connection(id: UUID().uuidString.lowercased(), user: "user-\(index)", integrationID: integration.id, runnerID: runner.id,
+                                    kind: .oauth, scmUser: SCMUser(id: "\(index)", username: "user-\(index)", displayName: nil),
+                                    credentials: SealedSecret(jwe: sealed, keyID: "k", updatedAt: now), scopes: ["read_repository"],
+                                    expiresAt: now.addingTimeInterval(7200), createdAt: now, updatedAt: now)
+        _ = try await store.completeJob(id: job.id, runnerID: runner.id, outcome: .connected(connection), now: now)
+    }
+    // 100 000 audit events over those users.
+    for index in 0..<100_000 {
+        try await store.appendAudit(AuditEvent(time: now.addingTimeInterval(Double(index) / 10), action: .credentialIssued, outcome: .success,
+                                               runnerID: runner.id, environmentID: UUID().uuidString.lowercased(), user: "user-\(index % 1000)",
+                                               repositoryURL: "https://gitlab.com/bench/app", access: .read, integrationID: integration.id))
+    }
+    try await store.checkpoint()
+    let grant = CloneGrant(id: UUID().uuidString.lowercased(), runnerID: runner.id, integrationID: integration.id, user: "user-7",
+                           repositoryURL: "https://gitlab.com/bench/app", cloneURL: "https://gitlab.com/bench/app", access: .read,
+                           credentialMode: .user, createdAt: now, expiresAt: now.addingTimeInterval(86400))
+    try await store.insertCloneGrant(grant, audit: .about(grant, action: .environmentCreated, outcome: .success, time: now))
+    let connectionID = try await store.connections(user: "user-7").first!.id
+    var version = 1
+    let results = [
+        try await measureAsync("create an environment: user's connections + grant and audit event", seconds: budget) {
+            _ = try await store.connections(user: "user-8")
+            var created = grant
+            created.id = UUID().uuidString.lowercased()
+            try await store.insertCloneGrant(created, audit: .about(created, action: .environmentCreated, outcome: .success, time: Date()))
+        },
+        try await measureAsync("issue a clone credential: grant, integration, connection + audit event", seconds: budget) {
+            _ = try await store.cloneGrant(id: grant.id)
+            _ = try await store.integration(id: integration.id)
+            _ = try await store.connections(user: grant.user)
+            try await store.appendAudit(.about(grant, action: .credentialIssued, outcome: .success, time: Date(), connectionID: connectionID))
+        },
+        try await measureAsync("refresh: lease + store the next version", seconds: budget) {
+            let lease = UUID().uuidString
+            _ = try await store.acquireRefreshLease(connectionID: connectionID, runnerID: runner.id, version: version, leaseID: lease,
+                                                    duration: 45, now: Date())
+            version = try await store.completeRefresh(
+                connectionID: connectionID, runnerID: runner.id, leaseID: lease,
+                outcome: .refreshed(credentials: SealedSecret(jwe: sealed, keyID: "k", updatedAt: Date()), expiresAt: nil, scopes: []),
+                now: Date(), audit: .about(grant, action: .tokenRefreshed, outcome: .success, time: Date(), connectionID: connectionID)) ?? version
+        },
+        try await measureAsync("audit: one user's latest 100 events since a time", seconds: budget) {
+            _ = try await store.auditEvents(AuditQuery(user: "user-42", since: now.addingTimeInterval(5000), limit: 100))
+        },
+        try await measureAsync("audit: a page of 100 events of everyone", seconds: budget) {
+            _ = try await store.auditEvents(AuditQuery(after: 50_000, limit: 100))
+        },
+    ]
+    var table = "| operation | ops/s | µs/op |\n|---|---:|---:|\n"
+    for result in results {
+        table += "| \(result.name) | \(String(format: "%.0f", result.perSecond)) | \(String(format: "%.1f", result.microseconds)) |\n"
+    }
+    try await store.checkpoint()
+    let size = ((try? FileManager.default.attributesOfItem(atPath: store.path)[.size] as? Int) ?? 0)
+    table += "\nWith 1 000 connections and 100 000 audit events (plus what the measurements added) the database file is \(size / 1_048_576) MiB; an audit event takes a few hundred bytes with its indexes.\n"
+    print(table)
+    return table
+}
+
 func peakResidentMemoryMiB() -> Double {
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)
@@ -185,6 +271,7 @@ for bits in [2048, 3072, 4096] {
 }
 
 let jobQueue = try await jobQueueSection(budget: budget)
+let environments = try await environmentSection(budget: budget)
 let memory = String(format: "%.1f", peakResidentMemoryMiB())
 print("peak resident memory of the benchmark process: \(memory) MiB")
 if let output {
@@ -206,6 +293,9 @@ if let output {
     ## Job queue (embedded SQLite store)
 
     \(jobQueue)
+    ## Environments, clone credentials and the audit log (embedded SQLite store)
+
+    \(environments)
     Peak resident memory of the benchmark process: \(memory) MiB.
 
     ## What it means

@@ -17,8 +17,10 @@ public protocol EnvironmentStore: Sendable {
                              now: Date) async throws -> RefreshLeaseOutcome
     /// Ends a lease the runner holds: stores new credentials as the next version, marks the
     /// connection `needs_reconnect`, or just releases the lease; records `audit` with it.
-    /// Returns the connection's version afterwards, or nil when the lease is not held any more
-    /// (it ran out and another process took it) and nothing changed.
+    /// A lease that ran out still ends this way while nobody took a new one: the SCM may have
+    /// rotated the refresh token already, and the new one must not be lost. Returns the
+    /// connection's version afterwards, or nil when another process holds the lease now (or the
+    /// connection is gone) and nothing changed.
     func completeRefresh(connectionID: String, runnerID: String, leaseID: String, outcome: RefreshOutcome, now: Date,
                          audit: AuditEvent) async throws -> Int?
 

@@ -25,6 +25,8 @@ public enum RefreshOutcome: Sendable, Equatable {
 }
 
 extension Connection {
-    /// How long a refresh lease lasts: the runner's bounded retries fit in it.
-    public static let refreshLeaseDuration: TimeInterval = 45
+    /// How long a refresh lease lasts: longer than the runner's worst case (20 s of SCM retries,
+    /// each call at most 10 s, then up to 30 s to store the result), so that another process
+    /// does not refresh with a refresh token the holder may already have rotated.
+    public static let refreshLeaseDuration: TimeInterval = 90
 }

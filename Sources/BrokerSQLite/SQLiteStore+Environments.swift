@@ -63,11 +63,10 @@ extension SQLiteStore {
     public func completeRefresh(connectionID: String, runnerID: String, leaseID: String, outcome: RefreshOutcome, now: Date,
                                 audit: AuditEvent) async throws -> Int? {
         try await write { db in
-            // Only the holder of an unexpired lease may end it: once it ran out, another process
-            // may hold a new one and the refresh token this one used may be dead.
-            guard let row = try Row.fetchOne(db, sql: """
-                SELECT * FROM connections WHERE id = ? AND runner_id = ? AND refresh_lease_id = ? AND refresh_lease_expires_at > ?
-                """, arguments: [connectionID, runnerID, leaseID, now.timeIntervalSince1970]),
+            // Only the holder may end its lease; once another process took a new one, this
+            // result is stale (the version it read may have moved on).
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM connections WHERE id = ? AND runner_id = ? AND refresh_lease_id = ?",
+                                             arguments: [connectionID, runnerID, leaseID]),
                 let connection = Self.connection(row)
             else { return nil }
             var version = connection.version

@@ -23,9 +23,9 @@ struct EnvironmentToken: AsyncParsableCommand {
         do {
             grant = try await client.environment(id: environment, accessToken: accessToken)
         } catch let refusal as BrokerRefusal {
-            throw ValidationError(refusal.description)
+            throw RunnerError(refusal.description)
         }
-        guard grant.status == "active" else { throw ValidationError("environment \(environment) is \(grant.status)") }
+        guard grant.status == "active" else { throw RunnerError("environment \(environment) is \(grant.status)") }
         let tokens = try await EnvironmentTokens.load(keysDirectory: keys.keysDir)
         print(try await tokens.issue(for: grant))
     }

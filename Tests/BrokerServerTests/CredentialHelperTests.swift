@@ -25,6 +25,14 @@ struct CredentialHelperTests {
         }
     }
 
+    @Test func valuesThatWouldInjectLinesAreNeverPassedToGit() {
+        for value in ["token\r\nusername=evil", "a\nb", "a\rb", "a\u{0}b", "a\u{7F}", "", "tab\there"] {
+            #expect(!CredentialHelper.safeValue(value), "\(value.debugDescription)")
+        }
+        #expect(CredentialHelper.safeValue("ghs_" + String(repeating: "A", count: 516)))
+        #expect(CredentialHelper.safeValue("x-access-token"))
+    }
+
     @Test func environmentTokensAreBoundToTheirKeyEnvironmentAndExpiry() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("env-tokens-" + UUID().uuidString).path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

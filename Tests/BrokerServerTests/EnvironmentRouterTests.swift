@@ -90,8 +90,13 @@ struct EnvironmentRouterTests {
             #expect((hostWide["error"] as? [String: Any])?["pat_url"] as? String != nil)
             #expect((hostWide["error"] as? [String: Any])?["oauth_url"] == nil, "the PAT-only integration has no OAuth link")
 
+            // A refused URL is kept in the audit log without anything before an `@` (it may be a token).
+            let tokenInURL = try await Self.create(api, setup, Self.body(runner: runner, repository: "ghp_secretvalue@gitlab.com:contoso/app.git"))
+            #expect(tokenInURL.errorCode == "no_integration")
             let events = try await broker.store.auditEvents(AuditQuery(runnerID: runner))
-            #expect(events.map(\.reason) == ["no_integration", "no_integration", "ambiguous_integration", "scm_authorization_required"])
+            #expect(events.map(\.reason) == ["no_integration", "no_integration", "ambiguous_integration", "scm_authorization_required", "no_integration"])
+            #expect(events.last?.repositoryURL == "gitlab.com:contoso/app.git")
+            #expect(!String(decoding: try await broker.databaseBytes(), as: UTF8.self).contains("ghp_secretvalue"))
             #expect(events.allSatisfy { $0.action == .environmentRefused && $0.outcome == .refused })
         }
     }
@@ -206,6 +211,17 @@ struct EnvironmentRouterTests {
             let stale = try await api.request(.post, refresh, bearer: setup.runnerToken, body: #"{"version":1,"environment":"\#(id)"}"#)
             #expect(stale.string("status") == "current")
             #expect((stale["credential"] as? [String: Any])?["sealed"] as? String == sealed)
+            // A connection that is not the environment's (another user's) is not found either.
+            let bobs = Connection(id: "bob-connection", user: "bob", integrationID: connection.integrationID, runnerID: setup.runner.id,
+                                  kind: .pat, scmUser: SCMUser(id: "b", username: "bob", displayName: nil), credentials: connection.credentials,
+                                  scopes: [], expiresAt: nil, createdAt: broker.clock.now, updatedAt: broker.clock.now)
+            let job = Job(id: "bob-job", runnerID: setup.runner.id, kind: .credentialValidation, integrationID: connection.integrationID,
+                          payload: #"{"user":"bob"}"#, createdAt: broker.clock.now)
+            try await broker.store.enqueueJob(job)
+            _ = try await broker.store.leaseJobs(runnerID: setup.runner.id, limit: 10, leaseDuration: 60, now: broker.clock.now)
+            _ = try await broker.store.completeJob(id: job.id, runnerID: setup.runner.id, outcome: .connected(bobs), now: broker.clock.now)
+            #expect(try await api.request(.post, "/runner/v1/connections/bob-connection/refresh", bearer: setup.runnerToken,
+                                          body: #"{"version":1,"environment":"\#(id)"}"#).errorCode == "connection_not_found")
             // Another runner's connection is not found.
             let other = try await api.registeredRunner("eu-2")
             #expect(try await api.request(.post, refresh, bearer: try await api.runnerAccessToken(other), body: #"{"version":2,"environment":"\#(id)"}"#)

@@ -70,6 +70,7 @@ struct IntegrationGitHubAppTests {
                 Self.body(app: #"{"app_id":"42","installation_id":"777","private_key":"not a pem key at all, just some text that is long enough to pass"}"#),
                 Self.body(app: #"{"app_id":"42","installation_id":"777","private_key":\#(Fixtures.jsonString(Self.pem)),"webhook_secret":"x"}"#),
                 Self.body(app: "true"),
+                Self.body(url: "https://github.com", app: Self.app),
                 #"{"name":"gh","provider":"github","url":"https://github.com/contoso","pat":{"enabled":true},"git_url":"http://git.example.com"}"#,
                 #"{"name":"gh","provider":"github","url":"https://github.com/contoso","pat":{"enabled":true},"git_url":"ftp://git.example.com"}"#,
             ]

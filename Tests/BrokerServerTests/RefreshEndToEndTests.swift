@@ -137,6 +137,29 @@ struct RefreshEndToEndTests {
         try await stack.stop()
     }
 
+    @Test func aRefusedOAuthAppIsTheIntegrationsFaultNotTheConnections() async throws {
+        let stack = try await LiveStack.start()
+        let runner = try await stack.registerRunner()
+        let agent = stack.startAgent(runner)
+        let integrationID = try await connectWithExpiringToken(stack, kind: .gitlab, runner: runner)
+        let (_, environment) = try await stack.createEnvironment(runner: runner, repository: "https://gitlab.com/contoso/app")
+        let environmentID = try #require(environment["id"] as? String)
+        // The admin rotated the secret at GitLab but not in the broker: invalid_client.
+        let integration = try await stack.api(.GET, "/api/v1/integrations/\(integrationID)")
+        let clientID = try #require((integration["oauth"] as? [String: Any])?["client_id"] as? String)
+        stack.fake.register(FakeSCM.App(kind: .gitlab, clientID: clientID, clientSecret: "rotated-at-gitlab",
+                                        redirectURIs: [try #require(integration["callback_url"] as? String)]))
+        await #expect { try await stack.makeProvider(runner).credential(environmentID: environmentID) } throws: { error in
+            (error as? CloneCredentialError)?.code == .integrationMisconfigured
+        }
+        let connection = try #require(try await stack.broker.store.connections(user: "alice").first)
+        #expect(connection.status == .active, "every user would have to reconnect for the admin's mistake")
+        let failed = try await stack.auditEvents("user=alice").filter { $0["action"] as? String == "token.refresh_failed" }
+        #expect(failed.map { $0["reason"] as? String } == ["integration_misconfigured (transient)"])
+        agent.cancel()
+        try await stack.stop()
+    }
+
     @Test func transientSCMFailuresAreRetriedWithinTheBudget() async throws {
         let stack = try await LiveStack.start()
         let runner = try await stack.registerRunner()

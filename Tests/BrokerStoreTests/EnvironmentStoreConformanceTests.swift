@@ -128,6 +128,26 @@ struct EnvironmentStoreConformanceTests {
     }
 
     @Test(arguments: StoreFixture.allCases)
+    func aLateResultIsKeptWhileNobodyTookTheLeaseOver(_ fixture: StoreFixture) async throws {
+        let store = try fixture.make()
+        let (runner, integration) = try await Sample.connectable(in: store)
+        let connection = try await Sample.connect(in: store, integration: integration, user: "alice")
+        _ = try await store.acquireRefreshLease(connectionID: connection.id, runnerID: runner.id, version: 1, leaseID: "slow",
+                                                duration: 45, now: Sample.now)
+        // The SCM rotated the refresh token; the report arrives after the lease ran out. Losing
+        // it would leave only a dead refresh token behind.
+        let late = Sample.now.addingTimeInterval(60)
+        let sealed = SealedSecret(jwe: "jwe.rotated", keyID: "enc-kid", updatedAt: late)
+        let event = AuditEvent.about(Self.grant(integration), action: .tokenRefreshed, outcome: .success, time: late, connectionID: connection.id)
+        #expect(try await store.completeRefresh(connectionID: connection.id, runnerID: runner.id, leaseID: "slow",
+                                                outcome: .refreshed(credentials: sealed, expiresAt: nil, scopes: []), now: late, audit: event) == 2)
+        #expect(try await store.connection(id: connection.id)?.credentials == sealed)
+        #expect(try await store.completeRefresh(connectionID: connection.id, runnerID: runner.id, leaseID: "slow",
+                                                outcome: .refreshed(credentials: sealed, expiresAt: nil, scopes: []), now: late, audit: event) == nil,
+                "a lease ends once")
+    }
+
+    @Test(arguments: StoreFixture.allCases)
     func concurrentLeaseRequestsGrantExactlyOne(_ fixture: StoreFixture) async throws {
         let store = try fixture.make()
         let (runner, integration) = try await Sample.connectable(in: store)

@@ -45,6 +45,14 @@ struct GitCredentialTests {
         #expect(!GitCredentialRequest(scheme: "http", host: "127.0.0.1", path: "git/github/contoso/app.git").names(cloneURL: clone))
     }
 
+    @Test func aCloneURLThatDoesNotNormaliseMatchesNothing() {
+        for clone in ["https://dev.azure.com/..", "https://dev.azure.com/", "https://dev.azure.com/%zz"] {
+            for path in ["..", "", "%zz", "a/../.."] {
+                #expect(!GitCredentialRequest(scheme: "https", host: "dev.azure.com", path: path).names(cloneURL: clone), "\(clone) \(path)")
+            }
+        }
+    }
+
     @Test func parsesGitsLines() {
         let parsed = GitCredentialRequest.parse("protocol=https\nhost=github.com\npath=contoso/app.git\nwwwauth[]=Basic realm=\"GitHub\"\n")
         #expect(parsed == GitCredentialRequest(scheme: "https", host: "github.com", path: "contoso/app.git"))

@@ -16,9 +16,14 @@ struct GitHubAppInput {
         .badRequest, code: "private_key_required",
         "changing `api_url` needs `github_app.private_key` again: the key is sealed together with the only API the runner may use it at")
 
-    static func parse(_ reader: JSONObjectReader, provider: SCMProvider, existing: GitHubApp?) throws(APIError) -> GitHubAppInput {
+    static func parse(_ reader: JSONObjectReader, organization: OrganizationURL, existing: GitHubApp?) throws(APIError) -> GitHubAppInput {
         try reader.allowOnly(fields)
-        guard provider == .github else { throw .invalidRequest("`github_app` applies to github integrations only") }
+        guard organization.provider == .github else { throw .invalidRequest("`github_app` applies to github integrations only") }
+        // Installation tokens name repositories without their owner: the integration must be
+        // the installation's account, so that a repository elsewhere never matches it.
+        guard !organization.path.isEmpty else {
+            throw .invalidRequest("a GitHub App integration's `url` names the account the app is installed on: https://github.com/{owner}")
+        }
         guard let appID = try reader.string("app_id") ?? existing?.appID else { throw .invalidRequest("missing field `github_app.app_id`") }
         guard let installationID = try reader.string("installation_id") ?? existing?.installationID else {
             throw .invalidRequest("missing field `github_app.installation_id`")

@@ -46,7 +46,7 @@ struct IntegrationsController {
             (oauthInput, warnings) = try OAuthInput.parse(oauth, organization: organization, existing: nil)
         }
         let appInput = try body.object("github_app").map { (reader: JSONObjectReader) throws(APIError) in
-            try GitHubAppInput.parse(reader, provider: provider, existing: nil)
+            try GitHubAppInput.parse(reader, organization: organization, existing: nil)
         }
         guard oauthInput != nil || patEnabled || appInput != nil else { throw Self.needsAWayToClone }
 
@@ -126,7 +126,7 @@ struct IntegrationsController {
             integration.githubApp = nil
             if integration.credentialMode == .githubApp { integration.credentialMode = .user }
         } else if let app = try body.object("github_app") {
-            let input = try GitHubAppInput.parse(app, provider: integration.provider, existing: integration.githubApp)
+            let input = try GitHubAppInput.parse(app, organization: organization, existing: integration.githubApp)
             let runner = try await registeredRunner(integration.runnerID)
             integration.githubApp = try input.sealed(existing: integration.githubApp, runner: runner, now: now, apiURL: apiURL,
                                                      previousAPIURL: previousAPIURL)

@@ -123,7 +123,9 @@ struct EnvironmentsController {
     /// without a user part (`https://user:password@…` must not end up in the log).
     static func loggable(_ text: String) -> String {
         guard var components = URLComponents(string: text), components.host != nil else {
-            return String(text.prefix(256).filter { !$0.isWhitespace && $0 != "@" && !$0.isNewline })
+            // SSH-like forms: whatever precedes the last `@` may be a token, never a name worth keeping.
+            let afterUser = text.lastIndex(of: "@").map { String(text[text.index(after: $0)...]) } ?? text
+            return String(afterUser.prefix(256).filter { !$0.isWhitespace && !$0.isNewline })
         }
         components.user = nil
         components.password = nil

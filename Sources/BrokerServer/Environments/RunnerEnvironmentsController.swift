@@ -134,6 +134,7 @@ struct RunnerEnvironmentsController {
         try body.allowOnly(["version", "environment"])
         guard let version = try body.integer("version", in: 1...Int(Int32.max)) else { throw APIError.invalidRequest("missing field `version`") }
         let grant = try await usableGrant(try body.requiredString("environment"), context: context)
+        let connection = try await connectionOfGrant(id, grant: grant, context: context)
         let now = clock.now
         let lease = IssuedToken.make(prefix: "rl_").token
         switch try await store.acquireRefreshLease(connectionID: id, runnerID: context.runnerID, version: version, leaseID: lease,
@@ -143,9 +144,7 @@ struct RunnerEnvironmentsController {
         case .held:
             return JSONResponse(RefreshAnswer(status: "held", retryAfterMs: 200))
         case .versionChanged:
-            guard let connection = try await store.connection(id: id), connection.runnerID == context.runnerID,
-                  connection.user == grant.user, connection.integrationID == grant.integrationID
-            else { throw APIError(.notFound, code: "connection_not_found", "no such connection for this environment") }
+            let connection = try await store.connection(id: id) ?? connection
             return JSONResponse(RefreshAnswer(status: "current", credential: .init(
                 kind: connection.kind.rawValue, connectionId: connection.id, version: connection.version,
                 sealed: connection.credentials.jwe, expiresAt: connection.expiresAt)))
@@ -169,6 +168,7 @@ struct RunnerEnvironmentsController {
         let lease = try body.requiredString("lease")
         let grant = try await store.cloneGrant(id: try body.requiredString("environment"))
         guard let grant, grant.runnerID == context.runnerID else { throw APIError(.notFound, code: "environment_not_found", "no such environment") }
+        _ = try await connectionOfGrant(id, grant: grant, context: context)
         let now = clock.now
         let outcome: RefreshOutcome
         let event: AuditEvent
@@ -215,6 +215,15 @@ struct RunnerEnvironmentsController {
     }
 
     // MARK: Grants
+
+    /// The connection `id` if it is the one the grant's clone uses (this runner's, the grant's
+    /// user and integration): a refresh and its audit event name the environment truthfully.
+    private func connectionOfGrant(_ id: String, grant: CloneGrant, context: RunnerContext) async throws -> Connection {
+        guard let connection = try await store.connection(id: id), connection.runnerID == context.runnerID,
+              connection.user == grant.user, connection.integrationID == grant.integrationID
+        else { throw APIError(.notFound, code: "connection_not_found", "no such connection for this environment") }
+        return connection
+    }
 
     private func ownGrant(_ context: RunnerContext) async throws -> CloneGrant {
         let id = try context.parameters.require("id")

@@ -15,6 +15,8 @@ public struct CloneCredentialError: Error, Sendable, Equatable, CustomStringConv
         public static let needsReconnect = Code(rawValue: "needs_reconnect")
         /// Another process kept refreshing for longer than the runner waits.
         public static let refreshInProgress = Code(rawValue: "refresh_in_progress")
+        /// The SCM refused the integration's OAuth app (secret, redirect URI, policy): an admin must fix it.
+        public static let integrationMisconfigured = Code(rawValue: "integration_misconfigured")
         public static let scmUnreachable = Code(rawValue: "scm_unreachable")
         public static let brokerUnreachable = Code(rawValue: "broker_unreachable")
         /// What was sealed names other endpoints than the clone's: the runner does not send it.

@@ -150,6 +150,13 @@ public actor CloneCredentialProvider {
             logger.warning("refresh refused by the SCM; the user must connect again",
                            metadata: ["connection.id": "\(connectionID)", "error": "\(failure.code.rawValue)"])
             throw CloneCredentialError(.needsReconnect, "the SCM refused the refresh token (\(failure.code.rawValue)); the user must connect again")
+        } catch let failure as OAuthFailure where Self.isIntegrationFault(failure) {
+            // The app's secret, redirect URI or standing is wrong: every user would fail the
+            // same way, and reconnecting would not help. The connection stays as it is.
+            _ = try? await report(.failed(code: "integration_misconfigured", permanent: false))
+            logger.error("refresh refused because of the integration; an admin must check it",
+                         metadata: ["connection.id": "\(connectionID)", "error": "\(failure.scmError ?? failure.code.rawValue)"])
+            throw CloneCredentialError(.integrationMisconfigured, "the SCM refused the integration's OAuth app: \(failure.message)")
         } catch let failure as OAuthFailure {
             _ = try? await report(.failed(code: failure.code.rawValue, permanent: false))
             throw CloneCredentialError(.scmUnreachable, "refreshing the token failed: \(failure.message)")
@@ -181,6 +188,8 @@ public actor CloneCredentialProvider {
                                  authority: bound.authority, clientID: oauth.clientID, redirectURI: integration.callbackURL)
         let request = client.refreshRequest(refreshToken: refreshToken, clientSecret: bound.clientSecret)
         let deadline = ContinuousClock.now + refreshBudget
+        // Each call bounded too, so the whole refresh stays well inside the broker's lease.
+        let transport = SCMTransport(httpClient: self.transport.httpClient, timeout: .seconds(10))
         var delay: Duration = .milliseconds(250)
         while true {
             let failure: OAuthFailure
@@ -213,10 +222,16 @@ public actor CloneCredentialProvider {
         }
     }
 
-    /// `invalid_grant` (expired, revoked or already rotated refresh token), a wrong client or
-    /// a blocked app: retrying cannot help.
+    /// The refresh token itself is dead (expired, revoked or already rotated): only the user
+    /// connecting again helps.
     static func isPermanent(_ failure: OAuthFailure) -> Bool {
-        [OAuthFailure.Code.invalidGrant, .invalidClient, .oauthAppBlocked].contains(failure.code)
+        failure.code == .invalidGrant && !isIntegrationFault(failure)
+    }
+
+    /// A wrong client secret, a redirect URI that no longer matches, or a blocked app: the
+    /// integration's fault, for every user alike.
+    static func isIntegrationFault(_ failure: OAuthFailure) -> Bool {
+        failure.code == .invalidClient || failure.code == .oauthAppBlocked || failure.scmError?.lowercased() == "redirect_uri_mismatch"
     }
 
     // MARK: GitHub Apps
@@ -236,6 +251,13 @@ public actor CloneCredentialProvider {
         }
         let access = RepositoryAccess(rawValue: response.environment.access) ?? .read
         let repository = try RepositoryURL.parse(response.environment.repositoryURL, provider: .github)
+        // Installation tokens name repositories without their owner: the repository must be
+        // under the integration's owner, which is the account the app is installed on.
+        guard let organization = try? OrganizationURL.parse(response.integration.url, provider: .github), !organization.path.isEmpty,
+              repository.belongs(to: organization)
+        else {
+            throw CloneCredentialError(.githubApp, "the repository is not under the GitHub App integration's owner")
+        }
         let jwt = try await GitHubAppJWT.sign(appID: app.appID, privateKeyPEM: bound.privateKey)
         let installation = GitHubAppInstallation(apiURL: bound.apiURL, installationID: app.installationID)
         let answer: SCMHTTPResponse

@@ -86,8 +86,8 @@ public enum CredentialHelper {
     }
 
     /// Git's protocol is line-based: a value with a newline or NUL would inject attributes.
-    static func safeValue(_ value: String) -> Bool {
-        !value.isEmpty && !value.contains(where: { $0 == "\n" || $0 == "\r" || $0 == "\0" })
+    public static func safeValue(_ value: String) -> Bool {
+        !value.isEmpty && value.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value != 0x7F }
     }
 
     static func encodeSocketPath(_ path: String) -> String {

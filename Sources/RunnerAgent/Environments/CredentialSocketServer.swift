@@ -40,7 +40,11 @@ public enum CredentialSocketServer {
         guard (status.st_mode & S_IFMT) == S_IFSOCK else {
             throw RunnerError("\(path) exists and is not a socket; choose another --socket")
         }
-        unlink(path)
+        // Someone else's socket there would receive environments' tokens: never reuse it.
+        guard status.st_uid == getuid() else {
+            throw RunnerError("\(path) belongs to another user; choose another --socket (e.g. under /run/scm-runner)")
+        }
+        guard unlink(path) == 0 else { throw RunnerError("cannot remove the old socket \(path)") }
     }
 
     struct Question: Decodable {
@@ -79,6 +83,10 @@ public enum CredentialSocketServer {
             let (grant, credential) = try await provider.credential(environmentID: environment.id)
             guard grant.cloneURL == environment.cloneURL else {
                 return refusal(.forbidden, .repositoryNotGranted, "the environment's grant names another repository than its token")
+            }
+            guard CredentialHelper.safeValue(credential.username), CredentialHelper.safeValue(credential.password) else {
+                return refusal(.badGateway, CloneCredentialError.Code(rawValue: "unusable_credential"),
+                               "the credential contains characters git's credential protocol cannot carry")
             }
             logger.info("credential served", metadata: metadata)
             let body = try JSONEncoder().encode(Answer(username: credential.username, password: credential.password,

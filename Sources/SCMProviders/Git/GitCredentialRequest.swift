@@ -33,9 +33,10 @@ public struct GitCredentialRequest: Sendable, Equatable {
             return false
         }
         let cloneAuthority = cloneHost + (clone.port.map { ":\($0)" } ?? "")
+        guard let askedPath = Self.normalizedPath(path), let grantedPath = Self.normalizedPath(clone.percentEncodedPath) else { return false }
         return scheme.lowercased() == cloneScheme.lowercased()
             && Self.normalizedHost(host) == Self.normalizedHost(cloneAuthority)
-            && Self.normalizedPath(path) == Self.normalizedPath(clone.percentEncodedPath)
+            && askedPath == grantedPath
     }
 
     static func normalizedHost(_ host: String) -> String {
