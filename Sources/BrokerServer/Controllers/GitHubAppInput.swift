@@ -36,15 +36,23 @@ struct GitHubAppInput {
         let privateKey = try reader.string("private_key")
         if let privateKey {
             // The key itself is checked by the runner, the only place it is ever opened.
-            guard (64...16_384).contains(privateKey.utf8.count), privateKey.hasPrefix("-----BEGIN "),
-                  privateKey.contains("PRIVATE KEY-----"), privateKey.unicodeScalars.allSatisfy({ $0.isASCII })
+            guard (64...16_384).contains(privateKey.utf8.count), privateKey.unicodeScalars.allSatisfy({ $0.isASCII }),
+                  Self.isPrivateKeyPEM(privateKey)
             else {
-                throw .invalidRequest("`github_app.private_key` must be the app's PEM private key (-----BEGIN RSA PRIVATE KEY----- …)")
+                throw .invalidRequest("`github_app.private_key` must be the app's private key as GitHub downloads it (a PEM file)")
             }
         } else if existing == nil {
             throw .invalidRequest("missing field `github_app.private_key`")
         }
         return GitHubAppInput(appID: appID, installationID: installationID, privateKey: privateKey)
+    }
+
+    /// Whether `text` is shaped like a PEM private key: its first line is a PEM begin line naming a private key
+    /// (GitHub issues PKCS#1 RSA keys; PKCS#8 works too).
+    static func isPrivateKeyPEM(_ text: String) -> Bool {
+        guard let firstLine = text.split(whereSeparator: \.isNewline).first, firstLine.hasPrefix("-----BEGIN "), firstLine.hasSuffix("-----")
+        else { return false }
+        return firstLine.contains("PRIVATE KEY")
     }
 
     /// Seals a new private key, bound to `apiURL`, or keeps the existing sealed one while the API stays the same.
