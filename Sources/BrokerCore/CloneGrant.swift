@@ -1,11 +1,10 @@
 import Foundation
+import SCMProviders
 
 /// What an environment may clone: one repository, at one access level, until it expires or is
 /// revoked. The environment's id is the grant's.
 public struct CloneGrant: Sendable, Equatable {
-    public enum Access: String, Sendable, Codable, CaseIterable {
-        case read, write
-    }
+    public typealias Access = RepositoryAccess
 
     public enum Status: String, Sendable, Codable {
         case active, expired, revoked

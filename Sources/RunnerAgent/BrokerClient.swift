@@ -112,9 +112,8 @@ public struct BrokerClient: Sendable {
 
     /// The broker's error as `code: message` (API errors or OAuth errors).
     static func errorSummary(_ response: ReceivedResponse) -> String {
-        struct APIErrorBody: Decodable { struct Detail: Decodable { var code: String; var message: String }; var error: Detail }
         struct OAuthErrorBody: Decodable { var error: String; var error_description: String? }
-        if let body = try? JSONDecoder().decode(APIErrorBody.self, from: Data(response.body.readableBytesView)) {
+        if let body = try? JSONDecoder().decode(BrokerErrorBody.self, from: Data(response.body.readableBytesView)) {
             return "\(response.status.code) \(body.error.code): \(body.error.message)"
         }
         if let body = try? JSONDecoder().decode(OAuthErrorBody.self, from: Data(response.body.readableBytesView)) {

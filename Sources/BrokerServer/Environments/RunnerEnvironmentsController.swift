@@ -103,10 +103,7 @@ struct RunnerEnvironmentsController {
         let grant = try await ownGrant(context)
         let body = try await request.jsonObject()
         try body.allowOnly(["reason", "requested"])
-        let reason = try body.requiredString("reason")
-        guard (1...64).contains(reason.utf8.count), reason.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x5F }) else {
-            throw APIError.invalidRequest("`reason` must be 1–64 characters of a–z and _")
-        }
+        let reason = try body.code("reason")
         let requested = try body.string("requested").map { EnvironmentsController.loggable($0) }
         try await store.appendAudit(.about(grant, action: .credentialRefused, outcome: .refused, time: clock.now,
                                            reason: requested.map { "\(reason) (asked for \($0))" } ?? reason))
@@ -174,31 +171,13 @@ struct RunnerEnvironmentsController {
         let event: AuditEvent
         switch try body.requiredString("outcome") {
         case "refreshed":
-            guard let runner = try await store.runner(id: context.runnerID), let keyID = runner.encryptionKey?.keyID else {
-                throw APIError.notFound("no such runner")
-            }
-            let credentials = try body.requiredString("credentials")
-            guard credentials.utf8.count <= JWE.maximumCompactLength, let header = try? JWE.header(of: credentials),
-                  header.alg == JWE.algorithm, header.enc == JWE.encryption, header.kid == keyID
-            else { throw APIError.invalidRequest("`credentials` must be a JWE sealed to this runner's encryption key") }
-            let scopes = try body.stringArray("scopes") ?? []
-            guard scopes.count <= 64, scopes.allSatisfy({ (1...256).contains($0.utf8.count) }) else {
-                throw APIError.invalidRequest("`scopes` must be at most 64 strings of 1–256 bytes")
-            }
-            var expiresAt: Date?
-            if let text = try body.string("expires_at") {
-                guard let date = ISO8601DateFormatter().date(from: text) else { throw APIError.invalidRequest("`expires_at` must be an ISO 8601 time") }
-                expiresAt = date
-            }
-            outcome = .refreshed(credentials: SealedSecret(jwe: credentials, keyID: keyID, updatedAt: now), expiresAt: expiresAt, scopes: scopes)
+            let credentials = try await body.sealedToRunner("credentials", runnerID: context.runnerID, store: store, now: now)
+            outcome = .refreshed(credentials: credentials, expiresAt: try body.time("expires_at"), scopes: try body.scopes("scopes"))
             event = .about(grant, action: .tokenRefreshed, outcome: .success, time: now, connectionID: id)
         case "failed":
             guard let error = try body.object("error") else { throw APIError.invalidRequest("missing field `error`") }
             try error.allowOnly(["code", "message", "permanent"])
-            let code = try error.requiredString("code")
-            guard (1...64).contains(code.utf8.count), code.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x5F }) else {
-                throw APIError.invalidRequest("`error.code` must be 1–64 characters of a–z and _")
-            }
+            let code = try error.code("code")
             let permanent = try error.bool("permanent") ?? false
             outcome = permanent ? .permanentFailure(reason: code) : .transientFailure(reason: code)
             event = .about(grant, action: .tokenRefreshFailed, outcome: .failed, time: now, connectionID: id,

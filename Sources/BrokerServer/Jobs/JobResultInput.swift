@@ -37,42 +37,24 @@ enum JobResultInput {
 
     static func failure(_ reader: JSONObjectReader) throws -> FlowFailure {
         try reader.allowOnly(["code", "message"])
-        let code = try reader.requiredString("code")
-        guard (1...64).contains(code.utf8.count), code.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x5F }) else {
-            throw APIError.invalidRequest("`error.code` must be 1–64 characters of a–z and _")
-        }
+        let code = try reader.code("code")
         return FlowFailure(code: code, message: cleaned(try reader.string("message") ?? "", limit: 500))
     }
 
     private static func connection(_ reader: JSONObjectReader, job: Job, store: any Store, now: Date) async throws -> Connection {
         try reader.allowOnly(["credentials", "scm_user", "scopes", "expires_at"])
-        guard let runner = try await store.runner(id: job.runnerID), let keyID = runner.encryptionKey?.keyID else {
-            throw APIError.notFound("no such runner")
-        }
-        let credentials = try reader.requiredString("credentials")
-        guard credentials.utf8.count <= JWE.maximumCompactLength, let header = try? JWE.header(of: credentials),
-              header.alg == JWE.algorithm, header.enc == JWE.encryption, header.kid == keyID
-        else { throw APIError.invalidRequest("`connection.credentials` must be a JWE sealed to this runner's encryption key") }
+        let credentials = try await reader.sealedToRunner("credentials", runnerID: job.runnerID, store: store, now: now)
         guard let scmUser = try reader.object("scm_user") else { throw APIError.invalidRequest("missing field `connection.scm_user`") }
         try scmUser.allowOnly(["id", "username", "display_name"])
         let identity = SCMUser(id: try bounded(scmUser, "id", required: true)!, username: try bounded(scmUser, "username", required: true)!,
                                displayName: try bounded(scmUser, "display_name", required: false))
-        let scopes = try reader.stringArray("scopes") ?? []
-        guard scopes.count <= 64, scopes.allSatisfy({ (1...256).contains($0.utf8.count) }) else {
-            throw APIError.invalidRequest("`connection.scopes` must be at most 64 strings of 1–256 bytes")
-        }
-        var expiresAt: Date?
-        if let text = try reader.string("expires_at") {
-            guard let date = ISO8601DateFormatter().date(from: text) else {
-                throw APIError.invalidRequest("`connection.expires_at` must be an ISO 8601 time")
-            }
-            expiresAt = date
-        }
+        let scopes = try reader.scopes("scopes")
+        let expiresAt = try reader.time("expires_at")
         // An organization credential belongs to no user; everything else names one.
         let user = (try? JSONDecoder().decode(PayloadUser.self, from: Data(job.payload.utf8)))?.user ?? ""
         guard !user.isEmpty || job.kind == .credentialValidation else { throw APIError.internalError }
         return Connection(id: UUID().uuidString.lowercased(), user: user, integrationID: job.integrationID, runnerID: job.runnerID,
-                          kind: job.kind == .oauthExchange ? .oauth : .pat, scmUser: identity, credentials: SealedSecret(jwe: credentials, keyID: keyID, updatedAt: now),
+                          kind: job.kind == .oauthExchange ? .oauth : .pat, scmUser: identity, credentials: credentials,
                           scopes: scopes, expiresAt: expiresAt, createdAt: now, updatedAt: now)
     }
 

@@ -150,10 +150,9 @@ extension BrokerClient {
         }
     }
 
+    /// An id as one path segment: everything but unreserved characters percent-encoded.
     static func pathSegment(_ text: String) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
-        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
+        formEncode(text)
     }
 }
 

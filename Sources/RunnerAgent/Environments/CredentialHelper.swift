@@ -91,8 +91,6 @@ public enum CredentialHelper {
     }
 
     static func encodeSocketPath(_ path: String) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
-        return path.addingPercentEncoding(withAllowedCharacters: allowed) ?? path
+        BrokerClient.formEncode(path)
     }
 }
