@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // OpenSSL 3 from the OS (libssl-dev). The module map's header also carries
@@ -41,10 +42,17 @@ let package = Package(
         ),
         // Per-provider pure data and functions: URL forms, endpoints, conventions.
         .target(name: "SCMProviders", swiftSettings: swiftSettings),
-        // Domain model and the Store protocol.
+        // The wire contract between broker and runner: job kinds, payloads and results, the
+        // runner's view of integrations and clone credentials. Both sides use these types.
+        .target(
+            name: "BrokerProtocol",
+            dependencies: ["SCMProviders", "BrokerCrypto"],
+            swiftSettings: swiftSettings
+        ),
+        // Domain model and the store protocols, one per aggregate.
         .target(
             name: "BrokerCore",
-            dependencies: ["SCMProviders"],
+            dependencies: ["SCMProviders", "BrokerProtocol"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -58,7 +66,7 @@ let package = Package(
         .target(
             name: "BrokerServer",
             dependencies: [
-                "BrokerCore", "BrokerCrypto", "SCMProviders", "BrokerSQLite",
+                "BrokerCore", "BrokerCrypto", "SCMProviders", "BrokerSQLite", "BrokerProtocol",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Logging", package: "swift-log"),
@@ -71,7 +79,7 @@ let package = Package(
         .target(
             name: "RunnerAgent",
             dependencies: [
-                "BrokerCrypto", "SCMProviders",
+                "BrokerCrypto", "SCMProviders", "BrokerProtocol",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
@@ -88,6 +96,7 @@ let package = Package(
             name: "FakeSCM",
             dependencies: [
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -107,7 +116,7 @@ let package = Package(
         .executableTarget(
             name: "scm-broker",
             dependencies: [
-                "BrokerServer", "RunnerAgent",
+                "BrokerServer", "RunnerAgent", "BrokerProtocol",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -117,7 +126,7 @@ let package = Package(
         .executableTarget(
             name: "scm-runner",
             dependencies: [
-                "RunnerAgent",
+                "RunnerAgent", "BrokerProtocol",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -128,7 +137,7 @@ let package = Package(
         // Seal/open throughput next to raw OpenSSL: `swift run -c release scm-broker-bench`.
         .executableTarget(
             name: "BrokerBench",
-            dependencies: ["BrokerCrypto", "COpenSSL", "BrokerCore", "BrokerSQLite"],
+            dependencies: ["BrokerCrypto", "COpenSSL", "BrokerCore", "BrokerSQLite", "BrokerProtocol"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -143,7 +152,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BrokerStoreTests",
-            dependencies: ["BrokerCore", "BrokerSQLite", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["BrokerCore", "BrokerSQLite", "BrokerProtocol", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -158,7 +167,7 @@ let package = Package(
         .testTarget(
             name: "BrokerServerTests",
             dependencies: [
-                "BrokerServer", "RunnerAgent", "BrokerCrypto", "BrokerSQLite", "FakeSCM", "SCMProviders", "BrokerCore",
+                "BrokerServer", "RunnerAgent", "BrokerCrypto", "BrokerSQLite", "FakeSCM", "SCMProviders", "BrokerCore", "BrokerProtocol",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,3 +1,4 @@
+import BrokerProtocol
 import Foundation
 import SCMProviders
 
@@ -6,9 +7,7 @@ import SCMProviders
 public struct CloneGrant: Sendable, Equatable {
     public typealias Access = RepositoryAccess
 
-    public enum Status: String, Sendable, Codable {
-        case active, expired, revoked
-    }
+    public typealias Status = EnvironmentGrant.Status
 
     /// Shortest and longest lifetimes an environment service may ask for.
     public static let minimumLifetime: TimeInterval = 60

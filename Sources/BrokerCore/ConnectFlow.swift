@@ -1,3 +1,4 @@
+import BrokerProtocol
 import Foundation
 
 /// One browser's OAuth authorization for one user and integration, from the redirect to the
@@ -70,4 +71,13 @@ public struct FlowFailure: Sendable, Equatable, Codable {
         self.code = code
         self.message = message
     }
+}
+
+extension FlowFailure {
+    /// A failure the broker itself decided (runners report codes of their own).
+    public init(code: BrokerErrorCode, message: String) {
+        self.init(code: code.rawValue, message: message)
+    }
+
+    public func has(_ code: BrokerErrorCode) -> Bool { self.code == code.rawValue }
 }

@@ -1,3 +1,4 @@
+import BrokerProtocol
 import Foundation
 import SCMProviders
 
@@ -5,16 +6,8 @@ import SCMProviders
 /// A job is leased to one runner process at a time; a lease that runs out puts it back in
 /// the queue, so a crashed runner loses no job. Its result is accepted once.
 public struct Job: Sendable, Equatable {
-    public enum Kind: String, Sendable, Codable {
-        /// Exchange an OAuth authorization code for tokens and seal them.
-        case oauthExchange = "oauth_exchange"
-        /// Revoke a removed connection's tokens at the SCM (best effort).
-        case revokeConnection = "revoke_connection"
-        /// Check a user's PAT at the SCM and seal it with who it belongs to.
-        case patValidation = "pat_validation"
-        /// Check an organization credential for an admin, who waits for the answer.
-        case credentialValidation = "credential_validation"
-    }
+    /// The wire contract's job kinds: one definition for broker and runner.
+    public typealias Kind = JobKind
 
     public enum Status: String, Sendable, Codable {
         case queued, leased, completed, cancelled
@@ -56,6 +49,16 @@ public struct Job: Sendable, Equatable {
     }
 }
 
+extension Job {
+    /// A queued job whose payload is written from its wire type, so that the runner reads it back
+    /// as the same type.
+    public init(id: String, runnerID: String, kind: Kind, integrationID: String, flowID: String? = nil, payload: JobPayload, createdAt: Date) {
+        precondition(payload.fits(kind), "a \(kind.rawValue) job cannot carry this payload")
+        self.init(id: id, runnerID: runnerID, kind: kind, integrationID: integrationID, flowID: flowID,
+                  payload: (try? payload.json()) ?? "{}", createdAt: createdAt)
+    }
+}
+
 /// What a runner reported for a job.
 public enum JobOutcome: Sendable, Equatable {
     /// An OAuth exchange produced this connection.
@@ -78,33 +81,52 @@ public enum JobCompletion: Sendable, Equatable {
 extension Job {
     /// The job that revokes `connection`'s tokens at the SCM after the broker dropped them.
     /// `integration` is given when the integration is being deleted with the connection: the
-    /// runner then learns from the job how to reach the SCM.
+    /// broker then keeps with the job what the runner needs to know of it.
     public static func revocation(of connection: Connection, id: String, now: Date, deletedIntegration integration: Integration? = nil) -> Job {
-        let payload = RevocationPayload(connectionID: connection.id, user: connection.user, credentials: connection.credentials.jwe,
-                                        integration: integration.map(IntegrationSnapshot.init))
-        let json = (try? JSONEncoder().encode(payload)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        let stored = StoredRevocation(payload: RevocationPayload(connectionID: connection.id, user: connection.user,
+                                                                 credentials: connection.credentials.jwe),
+                                      integration: integration.map(IntegrationSnapshot.init))
+        let json = (try? WireFormat.string(stored)) ?? "{}"
         return Job(id: id, runnerID: connection.runnerID, kind: .revokeConnection, integrationID: connection.integrationID,
                    payload: json, createdAt: now)
     }
-}
 
-/// A revoke job's payload: the sealed credentials the runner opens to revoke them.
-public struct RevocationPayload: Codable, Sendable, Equatable {
-    public var connectionID: String
-    public var user: String
-    public var credentials: String
-    public var integration: IntegrationSnapshot?
-
-    enum CodingKeys: String, CodingKey {
-        case connectionID = "connection_id"
-        case user, credentials, integration
+    /// The payload as its kind says it is; nil when the stored JSON is not (a bug or tampering).
+    public var decodedPayload: JobPayload? {
+        try? JobPayload.decode(kind: kind, from: payload)
     }
 
-    public init(connectionID: String, user: String, credentials: String, integration: IntegrationSnapshot? = nil) {
-        self.connectionID = connectionID
-        self.user = user
-        self.credentials = credentials
+    /// For a revocation whose integration was deleted with the connection: the integration as it was.
+    public var deletedIntegration: IntegrationSnapshot? {
+        guard kind == .revokeConnection else { return nil }
+        return (try? WireFormat.decode(StoredRevocation.self, from: payload))?.integration
+    }
+}
+
+/// A revocation job as the broker stores it: the wire payload, plus (broker-side only) a
+/// snapshot of the integration when it was deleted along with the connection.
+struct StoredRevocation: Codable {
+    var payload: RevocationPayload
+    var integration: IntegrationSnapshot?
+
+    enum CodingKeys: String, CodingKey {
+        case integration
+    }
+
+    init(payload: RevocationPayload, integration: IntegrationSnapshot?) {
+        self.payload = payload
         self.integration = integration
+    }
+
+    init(from decoder: any Decoder) throws {
+        payload = try RevocationPayload(from: decoder)
+        integration = try decoder.container(keyedBy: CodingKeys.self).decodeIfPresent(IntegrationSnapshot.self, forKey: .integration)
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        try payload.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeIfPresent(integration, forKey: .integration)
     }
 }
 

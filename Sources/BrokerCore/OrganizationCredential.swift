@@ -1,16 +1,5 @@
 import Foundation
 
-/// Whose credentials clone for an integration's users.
-public enum CredentialMode: String, Sendable, Codable, CaseIterable {
-    /// Each user connects their own account (OAuth or PAT).
-    case user
-    /// The admin gave organization-managed PATs (a service account's) that serve every user.
-    case organization
-    /// A GitHub App installation: the runner mints a token per clone, restricted by GitHub to
-    /// the one repository and access level.
-    case githubApp = "github_app"
-}
-
 /// An organization-managed PAT, sealed to the runner, with who it belongs to at the SCM.
 /// Several spread the SCM's rate limits: they are used in turn, skipping one that is limited.
 public struct OrganizationCredential: Sendable, Equatable {

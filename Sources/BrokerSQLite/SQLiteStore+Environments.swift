@@ -1,4 +1,5 @@
 import BrokerCore
+import BrokerProtocol
 import Foundation
 import GRDB
 

@@ -1,4 +1,5 @@
 import BrokerCore
+import BrokerProtocol
 import Foundation
 import GRDB
 
@@ -31,7 +32,7 @@ extension SQLiteStore {
                 try db.execute(sql: "UPDATE jobs SET status = 'cancelled', completed_at = ? WHERE id = ?", arguments: [time, row["id"] as String])
                 if let flowID: String = row["flow_id"] {
                     _ = try Self.settle(flowID: flowID, from: "exchanging", failure: FlowFailure(
-                        code: "runner_failed", message: "The runner did not finish connecting after several tries. Check the runner's log."),
+                        code: BrokerErrorCode.runnerFailed, message: "The runner did not finish connecting after several tries. Check the runner's log."),
                         now: now, db)
                 }
             }

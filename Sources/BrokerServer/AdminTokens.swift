@@ -9,7 +9,7 @@ public enum AdminTokens {
     public static let fileName = "admin.token"
 
     /// Creates a token and returns it: the only moment it exists in plaintext.
-    public static func create(name: String, store: any Store, clock: BrokerClock = .system) async throws -> String {
+    public static func create(name: String, store: any AdminTokenStore, clock: BrokerClock = .system) async throws -> String {
         let (token, hash) = IssuedToken.make(prefix: IssuedToken.adminPrefix)
         try await store.insertAdminToken(adminToken(name: name, hash: hash, clock: clock))
         return token
@@ -18,7 +18,7 @@ public enum AdminTokens {
     /// With no admin token in the store, creates one and writes it to `<keys-dir>/admin.token`.
     /// Logs the file's path, never the token. The file is written before the hash is stored,
     /// and removed again if storing fails: a stored token nobody can read would lock admins out.
-    public static func bootstrap(store: any Store, keysDirectory: String, logger: Logger, clock: BrokerClock = .system) async throws {
+    public static func bootstrap(store: any AdminTokenStore, keysDirectory: String, logger: Logger, clock: BrokerClock = .system) async throws {
         guard try await store.adminTokenCount() == 0 else { return }
         try KeyFile.ensurePrivateDirectory(keysDirectory)
         let path = (keysDirectory as NSString).appendingPathComponent(fileName)

@@ -26,11 +26,7 @@ public func buildApplication(
     return app
 }
 
-/// The routes, separate from the server so tests can drive them with `app.test(.router)`.
-public func buildRouter(_ configuration: BrokerConfiguration, store: any Store, clock: BrokerClock = .system) -> Router<BrokerRequestContext> {
-    buildRouter(configuration, store: store, clock: clock, notifier: JobNotifier())
-}
-
+/// The routes, separate from the server.
 func buildRouter(_ configuration: BrokerConfiguration, store: any Store, clock: BrokerClock, notifier: JobNotifier) -> Router<BrokerRequestContext> {
     let router = Router(context: BrokerRequestContext.self)
     router.addMiddleware {

@@ -10,7 +10,7 @@ public enum ColocatedRunner {
     /// Returns the id of runner `name` registered with these public keys, registering it if
     /// it does not exist. A runner of that name with other keys is refused.
     public static func ensureRegistered(name: String, encryptionKey: RSAPublicKey, signingKey: Ed25519PublicKey,
-                                        store: any Store, clock: BrokerClock = .system) async throws -> String {
+                                        store: any RunnerStore, clock: BrokerClock = .system) async throws -> String {
         let encryption = RunnerPublicKey(keyID: encryptionKey.keyID, jwk: encryptionKey.jwk.jsonString())
         let signing = RunnerPublicKey(keyID: signingKey.keyID, jwk: signingKey.jwk.jsonString())
         if let existing = try await store.runners().first(where: { $0.name == name }) {

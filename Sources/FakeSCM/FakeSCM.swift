@@ -392,6 +392,6 @@ public final class FakeSCM: Sendable {
 
     /// SHA-256 of `bytes`, exposed for tests of the fake itself.
     public static func sha256(_ bytes: [UInt8]) -> [UInt8] {
-        SHA256.hash(bytes)
+        Digest.sha256(bytes)
     }
 }

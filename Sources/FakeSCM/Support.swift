@@ -53,14 +53,14 @@ enum Random {
 
 /// A stable GUID-shaped string derived from `text` (lower case, 8-4-4-4-12).
 func derivedGUID(_ text: String) -> String {
-    let hex = SHA256.hash(Array(text.utf8)).prefix(16).map { String(format: "%02x", $0) }.joined()
+    let hex = Digest.sha256(Array(text.utf8)).prefix(16).map { String(format: "%02x", $0) }.joined()
     let chars = Array(hex)
     return [0..<8, 8..<12, 12..<16, 16..<20, 20..<32].map { String(chars[$0]) }.joined(separator: "-")
 }
 
 /// A stable positive number derived from `text`.
 func derivedNumber(_ text: String) -> Int {
-    let digest = SHA256.hash(Array(text.utf8))
+    let digest = Digest.sha256(Array(text.utf8))
     let value = digest.prefix(4).reduce(0) { ($0 << 8) | Int($1) }
     return 1_000_000 + value % 90_000_000
 }

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import BrokerCrypto
+import BrokerProtocol
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -23,54 +24,56 @@ public struct BrokerClient: Sendable {
 
     /// Registers this runner's public keys with a one-time registration token.
     public func register(registrationToken: String, keys: RunnerKeys) async throws -> String {
-        let body: [String: Any] = [
-            "registration_token": registrationToken,
-            "encryption_key": try jsonObject(keys.encryption.publicKey.jwk),
-            "signing_key": try jsonObject(keys.signing.publicKey.jwk),
-        ]
-        let response = try await send(.POST, "/runner/v1/register", json: try JSONSerialization.data(withJSONObject: body))
-        struct Registered: Decodable { var runner_id: String }
-        return try decode(Registered.self, response, expecting: .created).runner_id
+        let body = RegistrationRequest(registrationToken: registrationToken, encryptionKey: keys.encryption.publicKey.jwk,
+                                       signingKey: keys.signing.publicKey.jwk)
+        let response = try await send(.POST, "/runner/v1/register", json: try WireFormat.encode(body))
+        return try decode(RegistrationReceipt.self, response, expecting: .created).runnerID
     }
 
     /// Exchanges a freshly signed client assertion for an access token.
     public func accessToken(runnerID: String, keys: RunnerKeys) async throws -> AccessToken {
         let assertion = try await ClientAssertion.sign(runnerID: runnerID, audience: tokenAudience, key: keys.signing)
         let form = [
-            ("grant_type", "client_credentials"),
-            ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+            ("grant_type", RunnerTokenGrant.grantType),
+            ("client_assertion_type", RunnerTokenGrant.assertionType),
             ("client_assertion", assertion),
         ].map { "\($0.0)=\(Self.formEncode($0.1))" }.joined(separator: "&")
         let response = try await send(.POST, "/runner/v1/token", body: Array(form.utf8), contentType: "application/x-www-form-urlencoded")
-        struct TokenResponse: Decodable { var access_token: String; var expires_in: Int }
-        let token = try decode(TokenResponse.self, response, expecting: .ok)
-        return AccessToken(value: token.access_token, expiresAt: Date().addingTimeInterval(TimeInterval(token.expires_in)))
+        let token = try decode(RunnerTokenResponse.self, response, expecting: .ok)
+        return AccessToken(value: token.accessToken, expiresAt: Date().addingTimeInterval(TimeInterval(token.expiresIn)))
     }
 
     /// This runner's integrations, with client secrets still sealed.
     public func integrations(accessToken: AccessToken) async throws -> [RunnerIntegration] {
         let response = try await send(.GET, "/runner/v1/integrations", bearer: accessToken.value)
-        struct Listing: Decodable { var integrations: [RunnerIntegration] }
-        return try decode(Listing.self, response, expecting: .ok).integrations
+        return try decode(IntegrationListing.self, response, expecting: .ok).integrations
     }
 
     /// Waits up to `wait` seconds for jobs and leases at most `max` of them.
-    public func pollJobs(accessToken: AccessToken, wait: Int, max: Int) async throws -> [RunnerJob] {
+    public func pollJobs(accessToken: AccessToken, wait: Int, max: Int) async throws -> [LeasedJob] {
         let response = try await send(.GET, "/runner/v1/jobs?wait=\(wait)&max=\(max)", bearer: accessToken.value,
                                       timeout: .seconds(Int64(wait) + 15))
         if response.status == .unauthorized { throw BrokerClientError.unauthorized }
-        struct Listing: Decodable { var jobs: [RunnerJob] }
-        return try decode(Listing.self, response, expecting: .ok).jobs
+        return try decode(JobListing.self, response, expecting: .ok).jobs
     }
 
-    /// Reports a job's result. Returns the broker's verdict: "accepted" or "duplicate".
-    public func postResult(_ result: JobResult, jobID: String, accessToken: AccessToken) async throws -> String {
-        let response = try await send(.POST, "/runner/v1/jobs/\(jobID)/result", json: try JSONEncoder().encode(result), bearer: accessToken.value)
+    /// What the broker made of a job report.
+    public enum ReportVerdict: String, Sendable {
+        case accepted, duplicate
+        /// The job is gone (withdrawn, or its integration deleted): nothing to report to.
+        case gone
+    }
+
+    /// Reports a job's result.
+    public func postResult(_ report: JobReport, jobID: String, accessToken: AccessToken) async throws -> ReportVerdict {
+        let response = try await send(.POST, "/runner/v1/jobs/\(Self.pathSegment(jobID))/result", json: try WireFormat.encode(report),
+                                      bearer: accessToken.value)
         if response.status == .unauthorized { throw BrokerClientError.unauthorized }
-        // The job is gone (withdrawn, or its integration deleted): nothing to report to.
-        if response.status == .notFound { return "gone" }
-        struct Verdict: Decodable { var status: String }
-        return try decode(Verdict.self, response, expecting: .ok).status
+        if response.status == .notFound { return .gone }
+        switch try decode(JobReportReceipt.self, response, expecting: .ok).status {
+        case .accepted: return .accepted
+        case .duplicate: return .duplicate
+        }
     }
 
     // MARK: HTTP
@@ -104,7 +107,7 @@ public struct BrokerClient: Sendable {
     private func decode<T: Decodable>(_ type: T.Type, _ response: ReceivedResponse, expecting status: HTTPResponseStatus) throws -> T {
         guard response.status == status else { throw RunnerError("the broker refused: \(Self.errorSummary(response))") }
         do {
-            return try JSONDecoder().decode(T.self, from: Data(response.body.readableBytesView))
+            return try WireFormat.decode(T.self, from: Data(response.body.readableBytesView))
         } catch {
             throw RunnerError("the broker sent an unexpected response")
         }
@@ -112,18 +115,13 @@ public struct BrokerClient: Sendable {
 
     /// The broker's error as `code: message` (API errors or OAuth errors).
     static func errorSummary(_ response: ReceivedResponse) -> String {
-        struct OAuthErrorBody: Decodable { var error: String; var error_description: String? }
-        if let body = try? JSONDecoder().decode(BrokerErrorBody.self, from: Data(response.body.readableBytesView)) {
+        if let body = try? JSONDecoder().decode(ErrorBody.self, from: Data(response.body.readableBytesView)) {
             return "\(response.status.code) \(body.error.code): \(body.error.message)"
         }
         if let body = try? JSONDecoder().decode(OAuthErrorBody.self, from: Data(response.body.readableBytesView)) {
-            return "\(response.status.code) \(body.error): \(body.error_description ?? "")"
+            return "\(response.status.code) \(body.error): \(body.errorDescription ?? "")"
         }
         return "HTTP \(response.status.code)"
-    }
-
-    private func jsonObject(_ jwk: JWK) throws -> Any {
-        try JSONSerialization.jsonObject(with: Data(jwk.jsonString().utf8))
     }
 
     static func formEncode(_ value: String) -> String {

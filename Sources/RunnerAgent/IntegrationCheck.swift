@@ -1,4 +1,5 @@
 import BrokerCrypto
+import BrokerProtocol
 
 /// What `scm-runner integrations` reports per integration: whether its sealed secret opens
 /// with this runner's key, or why not. Never the secret itself.

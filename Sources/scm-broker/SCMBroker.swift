@@ -92,10 +92,13 @@ struct Serve: AsyncParsableCommand {
         try RunnerState(runnerID: runnerID, brokerURL: local).save(in: directory)
         let logger = Logger(label: "scm-runner.\(name)")
         let transport = SCMTransport(httpClient: httpClient)
-        let provider = CloneCredentialProvider(runnerID: runnerID, keys: keys, broker: broker, transport: transport, logger: logger)
+        // One broker access token for the agent's job loop and its credential endpoint.
+        let tokens = AccessTokenCache(client: broker, runnerID: runnerID, keys: keys)
+        let provider = CloneCredentialProvider(runnerID: runnerID, keys: keys, broker: broker, transport: transport, tokens: tokens,
+                                               logger: logger)
         let socket = try CredentialSocketServer.make(path: runnerSocket, tokens: try await EnvironmentTokens.load(keysDirectory: directory),
                                                      provider: provider, logger: logger)
-        return (RunnerService(runnerID: runnerID, keys: keys, broker: broker, transport: transport, logger: logger), socket)
+        return (RunnerService(runnerID: runnerID, keys: keys, broker: broker, transport: transport, tokens: tokens, logger: logger), socket)
     }
 }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import AsyncHTTPClient
+import BrokerProtocol
 import Foundation
 import RunnerAgent
 
@@ -25,7 +26,7 @@ struct EnvironmentToken: AsyncParsableCommand {
         } catch let refusal as BrokerRefusal {
             throw RunnerError(refusal.description)
         }
-        guard grant.status == "active" else { throw RunnerError("environment \(environment) is \(grant.status)") }
+        guard grant.status == .active else { throw RunnerError("environment \(environment) is \(grant.status.rawValue)") }
         let tokens = try await EnvironmentTokens.load(keysDirectory: keys.keysDir)
         print(try await tokens.issue(for: grant))
     }

@@ -78,7 +78,7 @@ struct Integrations: AsyncParsableCommand {
         let integrations = try await client.integrations(accessToken: token)
         if integrations.isEmpty { print("no integrations") }
         for integration in integrations {
-            print("\(integration.name)\t\(integration.provider)\t\(IntegrationCheck.secretStatus(integration, keys: runnerKeys))")
+            print("\(integration.name)\t\(integration.provider.rawValue)\t\(IntegrationCheck.secretStatus(integration, keys: runnerKeys))")
         }
     }
 }
@@ -117,10 +117,12 @@ struct Run: AsyncParsableCommand {
         options.concurrency = max(1, concurrency)
         let broker = BrokerClient(brokerURL: state.brokerURL)
         let transport = SCMTransport(httpClient: httpClient)
+        // One broker access token for the job loop and the credential endpoint.
+        let tokens = AccessTokenCache(client: broker, runnerID: state.runnerID, keys: runnerKeys)
         let service = RunnerService(runnerID: state.runnerID, keys: runnerKeys, broker: broker,
-                                    transport: transport, options: options, logger: logger)
+                                    transport: transport, options: options, tokens: tokens, logger: logger)
         let provider = CloneCredentialProvider(runnerID: state.runnerID, keys: runnerKeys, broker: broker, transport: transport,
-                                               logger: logger)
+                                               tokens: tokens, logger: logger)
         let socketServer = try CredentialSocketServer.make(
             path: socket, tokens: try await EnvironmentTokens.load(keysDirectory: keys.keysDir), provider: provider, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [service, socketServer], gracefulShutdownSignals: [.sigterm, .sigint],

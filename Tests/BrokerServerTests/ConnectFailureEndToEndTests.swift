@@ -1,4 +1,5 @@
 import BrokerCrypto
+import BrokerProtocol
 import FakeSCM
 import Foundation
 import RunnerAgent
@@ -211,8 +212,9 @@ struct RunnerRobustnessTests {
 
         // The crashed process's late report changes nothing.
         let jobID = try #require(held.first?.id)
-        let verdict = try await doomed.postResult(.failed(code: "invalid_grant", message: "late"), jobID: jobID, accessToken: token)
-        #expect(verdict == "duplicate")
+        let verdict = try await doomed.postResult(.failed(ReportedFailure(code: "invalid_grant", message: "late")), jobID: jobID,
+                                                  accessToken: token)
+        #expect(verdict == .duplicate)
         let after = try await browser.get(flowURL, accept: "application/json").json
         #expect(after["status"] as? String == "connected")
         #expect(try await stack.connections().count == 1)

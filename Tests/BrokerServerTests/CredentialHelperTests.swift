@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import BrokerProtocol
 import Foundation
 import RunnerAgent
 import Testing
@@ -40,10 +41,9 @@ struct CredentialHelperTests {
         let tokens = try await EnvironmentTokens.load(keysDirectory: directory)
         let attributes = try FileManager.default.attributesOfItem(atPath: directory + "/" + EnvironmentTokens.fileName)
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
-        let grant = try JSONDecoder.iso8601.decode(EnvironmentGrant.self, from: Data("""
-            {"id":"env-1","user":"alice","integration":"i","repository_url":"https://github.com/contoso/app","clone_url":"https://github.com/contoso/app",
-             "access":"read","credential_mode":"user","status":"active","expires_at":"\(ISO8601DateFormatter().string(from: Date().addingTimeInterval(600)))"}
-            """.utf8))
+        let grant = EnvironmentGrant(id: "env-1", runner: "r-1", integration: "i", user: "alice", repositoryURL: "https://github.com/contoso/app",
+                                     cloneURL: "https://github.com/contoso/app", access: .read, credentialMode: .user, status: .active,
+                                     createdAt: Date(), expiresAt: Date().addingTimeInterval(600), revokedAt: nil)
         let token = try await tokens.issue(for: grant)
         let verified = await tokens.verify(token)
         #expect(verified?.id == "env-1")
@@ -63,13 +63,5 @@ struct CredentialHelperTests {
         expiredGrant.expiresAt = Date().addingTimeInterval(-1)
         #expect(await tokens.verify(try await tokens.issue(for: expiredGrant)) == nil)
         #expect(await tokens.verify("") == nil)
-    }
-}
-
-extension JSONDecoder {
-    static var iso8601: JSONDecoder {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return decoder
     }
 }

@@ -1,4 +1,5 @@
 import BrokerCore
+import BrokerProtocol
 import Foundation
 import Testing
 
@@ -164,7 +165,8 @@ struct ConnectionStoreConformanceTests {
         let payload = try Sample.revocation(try #require(queued.first))
         #expect(payload.connectionID == connection.id)
         #expect(payload.credentials == "jwe.bob.credentials")
-        let snapshot = try #require(payload.integration?.integration(at: Sample.now))
+        let revocation = try #require(queued.first)
+        let snapshot = try #require(revocation.deletedIntegration?.integration(at: Sample.now))
         #expect(snapshot.id == integration.id)
         #expect(snapshot.provider == integration.provider)
         #expect(snapshot.oauth?.clientID == integration.oauth?.clientID)

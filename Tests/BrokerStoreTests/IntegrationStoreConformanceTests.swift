@@ -11,12 +11,32 @@ struct IntegrationStoreConformanceTests {
         var patOnly = Sample.integration(runnerID: runner.id, name: "server")
         patOnly.oauth = nil
         patOnly.labels = []
-        let full = Sample.integration(runnerID: runner.id)
-        try await store.insertIntegration(full)
-        try await store.insertIntegration(patOnly)
+        // Every optional field set, so that a store that drops one of them fails here.
+        var full = Sample.integration(runnerID: runner.id)
+        full.apiURL = "https://api.contoso.example/ado"
+        full.gitURL = "https://git-mirror.contoso.example"
+        full.credentialMode = .organization
+        var app = Sample.integration(runnerID: runner.id, name: "app")
+        app.provider = .github
+        app.url = "https://github.com/contoso"
+        app.oauth = nil
+        app.githubApp = GitHubApp(appID: "12345", installationID: "67890",
+                                  privateKey: SealedSecret(jwe: "jwe.app.key.iv.tag", keyID: "enc-kid", updatedAt: Sample.now.addingTimeInterval(1)))
+        app.credentialMode = .githubApp
+        for integration in [full, patOnly, app] { try await store.insertIntegration(integration) }
         #expect(try await store.integration(id: full.id) == full)
         #expect(try await store.integration(id: patOnly.id) == patOnly)
-        #expect(try await store.integrations(runnerID: runner.id).map(\.name) == ["contoso-ado", "server"])
+        #expect(try await store.integration(id: app.id) == app)
+        #expect(try await store.integrations(runnerID: runner.id).map(\.name) == ["app", "contoso-ado", "server"])
+
+        // An update carries every field too.
+        var changed = full
+        changed.apiURL = nil
+        changed.gitURL = "https://other-mirror.contoso.example"
+        changed.credentialMode = .user
+        changed.updatedAt = Sample.now.addingTimeInterval(5)
+        try await store.updateIntegration(changed, expectedUpdatedAt: full.updatedAt)
+        #expect(try await store.integration(id: full.id) == changed)
     }
 
     @Test(arguments: StoreFixture.allCases)

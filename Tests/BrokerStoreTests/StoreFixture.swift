@@ -1,4 +1,5 @@
 import BrokerCore
+import BrokerProtocol
 import BrokerSQLite
 import Foundation
 import Testing

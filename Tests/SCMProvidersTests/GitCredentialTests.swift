@@ -62,14 +62,14 @@ struct GitCredentialTests {
     }
 
     @Test func usernamesFollowEachProvidersConvention() {
-        #expect(GitUsername.forToken(provider: .azureDevOps, kind: "pat", storedUsername: nil) == "scm-broker")
-        #expect(GitUsername.forToken(provider: .azureDevOps, kind: "organization", storedUsername: "svc") == "svc")
-        #expect(GitUsername.forToken(provider: .azureDevOps, kind: "oauth", storedUsername: "") == "scm-broker")
-        #expect(GitUsername.forToken(provider: .github, kind: "github_app", storedUsername: nil) == "x-access-token")
-        #expect(GitUsername.forToken(provider: .github, kind: "pat", storedUsername: "alice") == "x-access-token")
-        #expect(GitUsername.forToken(provider: .gitlab, kind: "oauth", storedUsername: nil) == "oauth2")
-        #expect(GitUsername.forToken(provider: .bitbucket, kind: "oauth", storedUsername: "alice") == "x-token-auth")
-        #expect(GitUsername.forToken(provider: .bitbucket, kind: "pat", storedUsername: "alice") == "alice")
+        #expect(GitUsername.forToken(provider: .azureDevOps, isOAuthToken: false, storedUsername: nil) == "scm-broker")
+        #expect(GitUsername.forToken(provider: .azureDevOps, isOAuthToken: false, storedUsername: "svc") == "svc")
+        #expect(GitUsername.forToken(provider: .azureDevOps, isOAuthToken: true, storedUsername: "") == "scm-broker")
+        #expect(GitUsername.forToken(provider: .github, isOAuthToken: false, storedUsername: nil) == "x-access-token")
+        #expect(GitUsername.forToken(provider: .github, isOAuthToken: false, storedUsername: "alice") == "x-access-token")
+        #expect(GitUsername.forToken(provider: .gitlab, isOAuthToken: true, storedUsername: nil) == "oauth2")
+        #expect(GitUsername.forToken(provider: .bitbucket, isOAuthToken: true, storedUsername: "alice") == "x-token-auth")
+        #expect(GitUsername.forToken(provider: .bitbucket, isOAuthToken: false, storedUsername: "alice") == "alice")
     }
 
     @Test func cloneURLsFollowTheGitBase() throws {

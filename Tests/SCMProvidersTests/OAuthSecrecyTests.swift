@@ -80,10 +80,13 @@ struct OAuthSecrecyTests {
             "<html>\(Self.access)</html>",
             #"{"login":"\#(Self.access)\n","id":"\#(Self.refresh)"}"#,
         ]
+        // None of these is a usable identity (errors, HTML, a login that is not a login), so every
+        // one must fail, and every failure must be clean.
         for body in bodies {
             for status in [200, 203, 400, 401, 403, 404, 429, 500] {
                 do throws(OAuthFailure) {
-                    _ = try SCMIdentityAPI.parseWhoAmI(provider: provider, response(status, body))
+                    let identity = try SCMIdentityAPI.parseWhoAmI(provider: provider, response(status, body))
+                    Issue.record("\(provider) \(status) parsed \(body.prefix(20))… as \(identity.username.count)-character username")
                 } catch {
                     Self.assertClean(error, "\(provider) \(status)")
                 }

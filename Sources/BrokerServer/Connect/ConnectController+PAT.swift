@@ -1,5 +1,6 @@
 import BrokerCore
 import BrokerCrypto
+import BrokerProtocol
 import Foundation
 import Hummingbird
 import Logging
@@ -69,9 +70,9 @@ extension ConnectController {
         }
         // Sealed at once, with the only API it may be sent to; the plaintext goes no further.
         let bound = BoundPAT(token: token, username: instructions.needsUsername ? username : nil, apiURL: IntegrationRepresentation.apiURL(integration))
-        let payload = PATValidationPayload(token: try JWE.seal(try bound.json(), to: runnerKey), user: flow.user)
+        let payload = CredentialCheckPayload(token: try JWE.seal(try bound.json(), to: runnerKey), user: flow.user)
         let job = Job(id: UUID().uuidString.lowercased(), runnerID: runner.id, kind: .patValidation, integrationID: integration.id,
-                      flowID: flow.id, payload: payload.json(), createdAt: now)
+                      flowID: flow.id, payload: .credentialCheck(payload), createdAt: now)
         guard try await store.beginPATValidation(flowID: flow.id, stateHash: flow.stateHash, newStateHash: SHA256.hex(SecureRandom.token(bytes: 32)),
                                                  job: job, now: now)
         else { throw Self.forgedForm }
@@ -97,20 +98,17 @@ extension ConnectController {
 
     /// Why a pasted token (or username) cannot be right, before anything is sent anywhere.
     static func problem(token: String, username: String?, needsUsername: Bool) -> String? {
-        if token.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return "Paste the token: the field was empty." }
-        if token.utf8.count > maximumPATBytes { return "That is longer than any personal access token (over 1 KiB); paste only the token." }
-        if token.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
-            return "The token contains line breaks or other control characters; paste only the token, on one line."
-        }
-        if token.trimmingCharacters(in: .whitespaces) != token { return "The token starts or ends with spaces; paste only the token." }
+        switch TokenShape.tokenProblem(token, maximumBytes: maximumPATBytes) {
+        case .empty: return "Paste the token: the field was empty."
+        case .tooLong: return "That is longer than any personal access token (over 1 KiB); paste only the token."
+        case .controlCharacters: return "The token contains line breaks or other control characters; paste only the token, on one line."
+        case .surroundingSpaces: return "The token starts or ends with spaces; paste only the token."
         // Every SCM's tokens are printable ASCII: anything else is a paste gone wrong.
-        if !token.unicodeScalars.allSatisfy({ (0x21...0x7E).contains($0.value) }) {
-            return "The token contains spaces or characters no token has; paste only the token."
+        case .notVisibleASCII: return "The token contains spaces or characters no token has; paste only the token."
+        case nil: break
         }
-        if needsUsername {
-            guard let username, !username.isEmpty, username.utf8.count <= 256,
-                  !username.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
-            else { return "Enter your username as well: this SCM needs it with the token." }
+        if needsUsername, !(username.map { TokenShape.isPrintable($0, maximumBytes: 256) } ?? false) {
+            return "Enter your username as well: this SCM needs it with the token."
         }
         return nil
     }

@@ -1,5 +1,6 @@
 import BrokerCore
 import BrokerCrypto
+import BrokerProtocol
 import Foundation
 import Hummingbird
 import Logging
@@ -11,19 +12,24 @@ import SCMProviders
 /// runner; `GET /connect/flows/{id}` reports progress (JSON, or a page for browsers).
 /// Every outcome is a page; nothing here answers a 500 for bad input.
 struct ConnectController {
-    let store: any Store
+    typealias Stores = IntegrationStore & RunnerStore & ConnectFlowStore & JobQueue & ConnectionStore
+
+    let store: any Stores
     let clock: BrokerClock
     let configuration: BrokerConfiguration
     let notifier: JobNotifier
 
     func addRoutes(to router: Router<BrokerRequestContext>) {
-        router.get("connect/{integration}", use: page(start))
-        router.get("oauth/callback/{integration}", use: page(callback))
-        router.get("connect/flows/{id}", use: flowStatus)
-        router.post("connect/flows/{id}/retry", use: retry)
-        router.get("connect/flows/{id}/restart", use: page(restart))
-        router.get("pat/{integration}", use: page(startPAT))
-        router.post("connect/flows/{id}/pat", use: page(submitPAT))
+        let pages = router.group().add(middleware: ErrorPageMiddleware(mode: .pages))
+        pages.get("connect/{integration}", use: start)
+        pages.get("oauth/callback/{integration}", use: callback)
+        pages.get("connect/flows/{id}/restart", use: restart)
+        pages.get("pat/{integration}", use: startPAT)
+        pages.post("connect/flows/{id}/pat", use: submitPAT)
+        // Polled by the page's script (JSON) and opened by browsers without script (a page).
+        let negotiated = router.group().add(middleware: ErrorPageMiddleware(mode: .negotiated))
+        negotiated.get("connect/flows/{id}", use: flowStatus)
+        negotiated.post("connect/flows/{id}/retry", use: retry)
     }
 
     // MARK: Start
@@ -78,7 +84,7 @@ struct ConnectController {
         }
         let now = clock.now
         guard now.timeIntervalSince(flow.createdAt) < ConnectFlow.lifetime else {
-            _ = try await store.failStartedFlow(id: flow.id, failure: FlowFailure(code: "flow_expired", message: "The sign-in took longer than 10 minutes."), now: now)
+            _ = try await store.failStartedFlow(id: flow.id, failure: FlowFailure(code: BrokerErrorCode.flowExpired, message: "The sign-in took longer than 10 minutes."), now: now)
             throw Self.invalidState("The sign-in took longer than 10 minutes and has expired.", restart: flow.id)
         }
         if let error = query.get("error") {
@@ -98,7 +104,7 @@ struct ConnectController {
                                       redirectURI: IntegrationRepresentation.callbackURL(integration, publicURL: configuration.publicURL),
                                       user: flow.user)
         let job = Job(id: UUID().uuidString.lowercased(), runnerID: runner.id, kind: .oauthExchange, integrationID: integration.id,
-                      flowID: flow.id, payload: payload.json(), createdAt: now)
+                      flowID: flow.id, payload: .exchange(payload), createdAt: now)
         guard try await store.beginExchange(flowID: flow.id, job: job, now: now) else {
             throw Self.invalidState("This sign-in response was already used.")
         }
@@ -127,47 +133,34 @@ struct ConnectController {
     }
 
     @Sendable func flowStatus(_ request: Request, context: BrokerRequestContext) async throws -> Response {
-        let wantsPage = request.headers[.accept]?.contains("text/html") == true
-        do {
-            let (flow, integration) = try await boundFlow(request, context: context)
-            let current = try await settleIfRunnerOffline(flow)
-            if wantsPage, current.kind == .pat, current.status == .started || current.status == .failed {
-                return try await renderPATForm(flow: current, integration: integration)
-            }
-            if wantsPage { return try await render(flow: current, integration: integration).response() }
+        let (flow, integration) = try await boundFlow(request, context: context)
+        let current = try await settleIfRunnerOffline(flow)
+        guard request.acceptsHTML else {
             return try JSONResponse(try await status(of: current, integration: integration)).response(from: request, context: context)
-        } catch let error as PageError where !wantsPage {
-            throw APIError(error.page.status, code: "not_found", error.page.message)
-        } catch let error as PageError {
-            return error.page.response()
-        } catch where wantsPage {
-            context.logger.error("browser request failed", metadata: ["error.type": "\(type(of: error))"])
-            return Self.failurePage.response()
         }
+        if current.kind == .pat, current.status == .started || current.status == .failed {
+            return try await renderPATForm(flow: current, integration: integration)
+        }
+        return try await render(flow: current, integration: integration).response()
     }
 
     /// `POST /connect/flows/{id}/retry`: queues the exchange again after the runner was offline,
     /// while the authorization code can still be valid.
     @Sendable func retry(_ request: Request, context: BrokerRequestContext) async throws -> Response {
-        let (flow, integration): (ConnectFlow, Integration)
-        do {
-            (flow, integration) = try await boundFlow(request, context: context)
-        } catch let error as PageError {
-            throw APIError(error.page.status, code: "not_found", error.page.message)
-        }
+        let (flow, integration) = try await boundFlow(request, context: context)
         let now = clock.now
-        guard flow.status == .failed, flow.failure?.code == "runner_offline", let jobID = flow.jobID,
+        guard flow.status == .failed, flow.failure?.has(.runnerOffline) == true, let jobID = flow.jobID,
               // An authorization code lives minutes; past the flow's lifetime a retry cannot work.
               now.timeIntervalSince(flow.createdAt) < ConnectFlow.lifetime,
               let previous = try await store.job(id: jobID)
-        else { throw APIError(.conflict, code: "not_retryable", "only a flow whose runner was offline can be retried, within 10 minutes") }
+        else { throw APIError(.conflict, code: .notRetryable, "only a flow whose runner was offline can be retried, within 10 minutes") }
         let job = Job(id: UUID().uuidString.lowercased(), runnerID: flow.runnerID, kind: previous.kind, integrationID: flow.integrationID,
                       flowID: flow.id, payload: previous.payload, createdAt: now)
-        guard try await store.retryExchange(flowID: flow.id, failureCode: "runner_offline", job: job, now: now) else {
-            throw APIError(.conflict, code: "not_retryable", "the flow changed; reload the page")
+        guard try await store.retryExchange(flowID: flow.id, failureCode: BrokerErrorCode.runnerOffline.rawValue, job: job, now: now) else {
+            throw APIError(.conflict, code: .notRetryable, "the flow changed; reload the page")
         }
         await notifier.notify(runnerID: flow.runnerID)
-        if request.headers[.accept]?.contains("text/html") == true {
+        if request.acceptsHTML {
             return Response(status: .seeOther, headers: [.location: "/connect/flows/\(flow.id)", .cacheControl: "no-store"])
         }
         guard let current = try await store.flow(id: flow.id) else { throw APIError.internalError }
@@ -241,7 +234,7 @@ struct ConnectController {
             status.status = "failed"
             let failure = flow.failure ?? FlowFailure(code: "failed", message: "")
             status.error = .init(code: failure.code, message: failure.message)
-            if failure.code == "runner_offline" { status.retryUrl = "\(configuration.publicURL)/connect/flows/\(flow.id)/retry" }
+            if failure.code == BrokerErrorCode.runnerOffline.rawValue { status.retryUrl = "\(configuration.publicURL)/connect/flows/\(flow.id)/retry" }
             if flow.kind == .oauth { status.restartUrl = "\(configuration.publicURL)/connect/flows/\(flow.id)/restart" }
         }
         return status
@@ -267,7 +260,7 @@ struct ConnectController {
         }
         guard let unclaimedSince, now.timeIntervalSince(unclaimedSince) >= configuration.runnerOfflineTimeout else { return flow }
         let runnerName = try await store.runner(id: flow.runnerID)?.name ?? "unknown"
-        let failure = FlowFailure(code: "runner_offline",
+        let failure = FlowFailure(code: BrokerErrorCode.runnerOffline,
                                   message: "Runner \(runnerName) did not pick up the request within \(Int(configuration.runnerOfflineTimeout)) seconds; it seems to be offline.")
         guard try await store.abandonUnclaimedExchange(flowID: flow.id, failure: failure, now: clock.now) else { return flow }
         return try await store.flow(id: flow.id) ?? flow
@@ -279,7 +272,7 @@ struct ConnectController {
               let integration = try await store.integration(id: flow.integrationID)
         else {
             throw PageError(.notFound, title: "Not found", heading: "No such sign-in",
-                            message: "This sign-in does not exist or was started in another browser.")
+                            message: "This sign-in does not exist or was started in another browser.", code: .notFound)
         }
         return (flow, integration)
     }
@@ -306,9 +299,6 @@ struct ConnectController {
     /// A runner seen this recently is polling, so a queued job is about to be picked up.
     static let runnerPresenceWindow: TimeInterval = 10
 
-    static let failurePage = Page(status: .internalServerError, title: "Error", heading: "Something went wrong",
-                                  message: "The broker could not handle this request. Try again in a moment; if it keeps happening, tell your administrator.")
-
     static let invalidLink = PageError(
         .badRequest, title: "Link expired", heading: "This link can no longer be used",
         message: "Connect links work once and for 10 minutes. Go back to where you got it and ask for a new one.")
@@ -316,22 +306,6 @@ struct ConnectController {
     static func invalidState(_ message: String, restart flowID: String? = nil) -> PageError {
         PageError(.badRequest, title: "Sign-in not accepted", heading: "This sign-in cannot be completed", message: message,
                   actions: flowID.map { [Page.Action(label: "Start again", href: "/connect/flows/\($0)/restart")] } ?? [])
-    }
-
-    /// Runs a browser route: a `PageError` becomes its page, anything unexpected a plain 500
-    /// page (details only in the log, by type).
-    func page(_ handler: @escaping @Sendable (Request, BrokerRequestContext) async throws -> Response)
-        -> @Sendable (Request, BrokerRequestContext) async throws -> Response {
-        { request, context in
-            do {
-                return try await handler(request, context)
-            } catch let error as PageError {
-                return error.page.response()
-            } catch {
-                context.logger.error("browser request failed", metadata: ["error.type": "\(type(of: error))"])
-                return Self.failurePage.response()
-            }
-        }
     }
 }
 

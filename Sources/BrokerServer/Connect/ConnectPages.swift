@@ -1,4 +1,5 @@
 import BrokerCore
+import BrokerProtocol
 
 /// The words of each connect page, by flow status and failure code.
 enum ConnectPages {
@@ -40,11 +41,11 @@ enum ConnectPages {
                             message: "\(scm) did not let this OAuth app in. Your organization may forbid third-party OAuth apps; ask an administrator of your \(scm) organization to allow it\(integration.pat.enabled ? ", or connect with a personal access token instead" : "").",
                             detail: failure.message.isEmpty ? nil : "\(scm) said: \(failure.message)",
                             actions: patRoute + [restart])
-            case "runner_offline":
+            case BrokerErrorCode.runnerOffline.rawValue:
                 return Page(title: "Runner offline", heading: "Runner \(status.runner) is offline",
                             message: "Your sign-in at \(scm) worked, but runner \(status.runner) did not pick it up. Start the runner (or ask your administrator to), then retry.",
                             actions: [Page.Action(label: "Retry", href: "\(flowURL)/retry", post: true)] + patRoute)
-            case "flow_expired":
+            case BrokerErrorCode.flowExpired.rawValue:
                 return Page(title: "Expired", heading: "This sign-in has expired", message: failure.message, actions: [restart])
             default:
                 return Page(title: "Not connected", heading: "\(scm) is not connected",

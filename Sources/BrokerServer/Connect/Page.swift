@@ -1,4 +1,5 @@
 import BrokerCrypto
+import BrokerProtocol
 import Foundation
 import Hummingbird
 import Mustache
@@ -127,11 +128,25 @@ struct Page: Sendable {
         """)
 }
 
-/// A page to answer with instead of the route's result.
-struct PageError: Error {
+/// A page to answer with instead of the route's result. Browser routes throw it; the
+/// `ErrorPageMiddleware` renders it (or, for a client that asked for JSON, its API error).
+struct PageError: Error, HTTPResponseError {
     let page: Page
+    /// The code a JSON client gets instead of the page.
+    let code: BrokerErrorCode
 
-    init(_ status: HTTPResponse.Status, title: String, heading: String, message: String, actions: [Page.Action] = []) {
+    init(_ status: HTTPResponse.Status, title: String, heading: String, message: String, actions: [Page.Action] = [],
+         code: BrokerErrorCode? = nil) {
         page = Page(status: status, title: title, heading: heading, message: message, actions: actions)
+        self.code = code ?? APIErrorMiddleware<BrokerRequestContext>.apiError(for: status).code
     }
+
+    var status: HTTPResponse.Status { page.status }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        page.response()
+    }
+
+    /// What a JSON client gets instead of the page.
+    var apiError: APIError { APIError(page.status, code: code, page.message) }
 }

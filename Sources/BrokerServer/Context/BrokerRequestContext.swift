@@ -20,10 +20,10 @@ public struct BrokerRequestContext: RequestContext {
         self.principal = nil
     }
 
-    public var maxUploadSize: Int { maximumBodySize }
 }
 
-/// A request made with a valid admin token.
+/// A request made with a valid admin token. Bodies of every context are read with
+/// `Request.collectBody()`, which enforces the broker's own 64 KiB limit.
 public struct AdminContext: ChildRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let adminTokenID: String
@@ -32,9 +32,10 @@ public struct AdminContext: ChildRequestContext {
         guard case .admin(let tokenID) = context.principal else { throw APIError.unauthorized }
         self.coreContext = context.coreContext
         self.adminTokenID = tokenID
+        // Every log line of an admin action names the token that acted (its id, never the token).
+        self.logger[metadataKey: "admin.token_id"] = "\(tokenID)"
     }
 
-    public var maxUploadSize: Int { maximumBodySize }
 }
 
 /// A request made with a valid runner access token.
@@ -48,7 +49,6 @@ public struct RunnerContext: ChildRequestContext {
         self.runnerID = id
     }
 
-    public var maxUploadSize: Int { maximumBodySize }
 }
 
 /// A request from the environment service (a service token with role `environments`) or an
@@ -67,5 +67,4 @@ public struct EnvironmentServiceContext: ChildRequestContext {
         self.coreContext = context.coreContext
     }
 
-    public var maxUploadSize: Int { maximumBodySize }
 }

@@ -1,11 +1,12 @@
 import BrokerCore
+import BrokerProtocol
 import Foundation
 import Hummingbird
 
 /// `POST /api/v1/connect-links`: the environment service asks for links that let one user
 /// connect one integration in a browser. The ticket in them is single-use and lasts 10 minutes.
 struct ConnectLinksController {
-    let store: any Store
+    let store: any IntegrationStore & ConnectFlowStore
     let clock: BrokerClock
     let publicURL: String
 
@@ -22,12 +23,21 @@ struct ConnectLinksController {
         var expiresAt: Date?
     }
 
+    /// `POST /api/v1/connect-links`'s body.
+    struct CreateRequest: Decodable {
+        var user: String
+        /// The integration's id.
+        var integration: String
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case user, integration
+        }
+    }
+
     @Sendable func create(_ request: Request, context: EnvironmentServiceContext) async throws -> JSONResponse<Links> {
-        let body = try await request.jsonObject()
-        try body.allowOnly(["user", "integration"])
-        let user = try Validation.user(try body.requiredString("user"))
-        let integrationID = try body.requiredString("integration")
-        guard let integration = try await store.integration(id: integrationID) else { throw APIError.notFound("no such integration") }
+        let body = try await request.decode(CreateRequest.self)
+        let user = try Validation.user(body.user)
+        guard let integration = try await store.integration(id: body.integration) else { throw APIError.notFound("no such integration") }
         if integration.credentialMode != .user {
             return JSONResponse(Links(credentialMode: integration.credentialMode.rawValue, connectionRequired: false))
         }
@@ -37,7 +47,7 @@ struct ConnectLinksController {
     }
 
     /// A fresh ticket and the links that carry it.
-    static func issue(for user: String, integration: Integration, store: any Store, now: Date, publicURL: String) async throws -> Links {
+    static func issue(for user: String, integration: Integration, store: any ConnectFlowStore, now: Date, publicURL: String) async throws -> Links {
         let (ticket, hash) = IssuedToken.make(prefix: IssuedToken.connectTicketPrefix)
         let expiresAt = now.addingTimeInterval(ConnectTicket.lifetime)
         do {

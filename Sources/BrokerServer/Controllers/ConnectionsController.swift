@@ -5,7 +5,7 @@ import Hummingbird
 /// A user's connections, for the environment service and admins. Credentials never appear:
 /// only who the user is at the SCM and the state of the connection.
 struct ConnectionsController {
-    let store: any Store
+    let store: any ConnectionStore
     let clock: BrokerClock
     let notifier: JobNotifier
 

@@ -13,7 +13,7 @@ struct GitHubAppInput {
     static let fields: Set<String> = ["app_id", "installation_id", "private_key"]
 
     static let privateKeyRequired = APIError(
-        .badRequest, code: "private_key_required",
+        .badRequest, code: .privateKeyRequired,
         "changing `api_url` needs `github_app.private_key` again: the key is sealed together with the only API the runner may use it at")
 
     static func parse(_ reader: JSONObjectReader, organization: OrganizationURL, existing: GitHubApp?) throws(APIError) -> GitHubAppInput {

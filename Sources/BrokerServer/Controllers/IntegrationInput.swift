@@ -17,7 +17,7 @@ struct OAuthInput {
         try reader.allowOnly(fields)
         let provider = organization.provider
         if provider == .azureDevOps, organization.deployment == .server {
-            throw APIError(.badRequest, code: "oauth_not_supported",
+            throw APIError(.badRequest, code: .oauthNotSupported,
                            "Azure DevOps Server has no OAuth for third-party apps; enable the PAT route instead")
         }
         let flavor = try flavor(reader, provider: provider, existing: existing?.flavor)

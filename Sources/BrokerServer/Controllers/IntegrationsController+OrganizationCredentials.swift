@@ -1,5 +1,6 @@
 import BrokerCore
 import BrokerCrypto
+import BrokerProtocol
 import Foundation
 import Hummingbird
 import Logging
@@ -17,18 +18,31 @@ extension IntegrationsController {
         var token: String
     }
 
+    /// The credential modes an admin sets here; `github_app` follows from setting a GitHub App.
+    enum SelectableCredentialMode: String {
+        case user, organization
+
+        var mode: CredentialMode {
+            switch self {
+            case .user: .user
+            case .organization: .organization
+            }
+        }
+    }
+
     func updateCredentialMode(_ integration: Integration, body: JSONObjectReader,
                               context: AdminContext) async throws -> JSONResponse<IntegrationRepresentation> {
         try body.allowOnly(["credential_mode", "organization_credentials"])
-        let mode: CredentialMode
+        let selected: SelectableCredentialMode
         if let text = try body.string("credential_mode") {
-            guard let parsed = CredentialMode(rawValue: text), parsed != .githubApp else {
+            guard let parsed = SelectableCredentialMode(rawValue: text) else {
                 throw APIError.invalidRequest("`credential_mode` must be \"user\" or \"organization\"")
             }
-            mode = parsed
+            selected = parsed
         } else {
-            mode = .organization
+            selected = .organization
         }
+        let mode = selected.mode
         let needsUsername = (try? OrganizationURL.parse(integration.url, provider: integration.provider))
             .map { PATInstructions.instructions(for: $0).needsUsername } ?? false
         let inputs = try Self.credentialInputs(body, needsUsername: needsUsername)
@@ -37,9 +51,7 @@ extension IntegrationsController {
         if integration.githubApp != nil {
             throw APIError.invalidRequest("the integration clones with its GitHub App; remove it first (`\"github_app\": null`)")
         }
-        switch mode {
-        case .githubApp:
-            throw APIError.invalidRequest("`credential_mode` must be \"user\" or \"organization\"")
+        switch selected {
         case .user:
             guard inputs == nil else { throw APIError.invalidRequest("`organization_credentials` go with `credential_mode: \"organization\"`") }
         case .organization:
@@ -79,8 +91,7 @@ extension IntegrationsController {
             try reader.allowOnly(["username", "token"])
             let token = try reader.requiredString("token")
             let username = try reader.string("username")
-            if let username, username.isEmpty || username.utf8.count > 256
-                || username.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            if let username, !TokenShape.isPrintable(username, maximumBytes: 256) {
                 throw APIError.invalidRequest("`\(field).username` must be 1–256 printable characters")
             }
             if let problem = ConnectController.problem(token: token, username: username, needsUsername: needsUsername) {
@@ -100,9 +111,9 @@ extension IntegrationsController {
         var jobs: [Job] = []
         for input in inputs {
             let bound = BoundPAT(token: input.token, username: input.username, apiURL: apiURL)
-            let payload = PATValidationPayload(token: try JWE.seal(try bound.json(), to: key), user: nil)
+            let payload = CredentialCheckPayload(token: try JWE.seal(try bound.json(), to: key), user: nil)
             jobs.append(Job(id: UUID().uuidString.lowercased(), runnerID: runner.id, kind: .credentialValidation, integrationID: integration.id,
-                            payload: payload.json(), createdAt: now))
+                            payload: .credentialCheck(payload), createdAt: now))
         }
         let ids = jobs.map(\.id)
         let finished: [Job]?
@@ -118,19 +129,19 @@ extension IntegrationsController {
         // The answers hold sealed tokens (and unanswered jobs must not run later): read once, then forgotten.
         try await store.deleteJobs(ids: ids)
         guard let finished else {
-            throw APIError(.serviceUnavailable, code: "runner_offline",
+            throw APIError(.serviceUnavailable, code: .runnerOffline,
                            "runner \(runner.name) did not check the credentials within \(Int(validationTimeout)) seconds; is it running?")
         }
         var credentials: [OrganizationCredential] = []
         for (index, (input, job)) in zip(inputs, finished).enumerated() {
             guard let result = job.result.flatMap(CredentialValidationResult.parse) else {
-                throw APIError(.badGateway, code: "runner_error", "the runner's answer for `organization_credentials[\(index)]` could not be read")
+                throw APIError(.badGateway, code: .runnerError, "the runner's answer for `organization_credentials[\(index)]` could not be read")
             }
             if let failure = result.failure {
-                throw APIError(.badRequest, code: failure.code, "`organization_credentials[\(index)]`: \(failure.message)")
+                throw APIError(.badRequest, code: BrokerErrorCode(rawValue: failure.code), "`organization_credentials[\(index)]`: \(failure.message)")
             }
             guard let sealed = result.credentials, let keyID = result.keyID, let scmUser = result.scmUser else {
-                throw APIError(.badGateway, code: "runner_error", "the runner's answer for `organization_credentials[\(index)]` is incomplete")
+                throw APIError(.badGateway, code: .runnerError, "the runner's answer for `organization_credentials[\(index)]` is incomplete")
             }
             credentials.append(OrganizationCredential(
                 id: UUID().uuidString.lowercased(), integrationID: integration.id, username: input.username,

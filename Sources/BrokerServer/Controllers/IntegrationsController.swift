@@ -8,7 +8,9 @@ import SCMProviders
 /// Admin API for integrations. Client secrets are sealed to the owning runner's encryption
 /// key before anything is stored; they never come back out of this API.
 struct IntegrationsController {
-    let store: any Store
+    typealias Stores = IntegrationStore & RunnerStore & OrganizationCredentialStore & JobQueue
+
+    let store: any Stores
     let clock: BrokerClock
     let publicURL: String
     let notifier: JobNotifier
@@ -167,7 +169,7 @@ struct IntegrationsController {
     func registeredRunner(_ id: String) async throws -> Runner {
         guard let runner = try await store.runner(id: id) else { throw APIError.notFound("no such runner") }
         guard runner.status == .registered, runner.encryptionKey != nil else {
-            throw APIError(.conflict, code: "runner_not_registered",
+            throw APIError(.conflict, code: .runnerNotRegistered,
                            "runner \(runner.name) has not registered its keys yet; secrets can only be sealed to a registered runner")
         }
         return runner
@@ -177,7 +179,7 @@ struct IntegrationsController {
         "an integration needs an OAuth app (`oauth`), the PAT route (`pat.enabled: true`) or a GitHub App (`github_app`)")
 
     static let clientSecretRequired = APIError(
-        .badRequest, code: "client_secret_required",
+        .badRequest, code: .clientSecretRequired,
         "changing `oauth.authority` or `api_url` needs `oauth.client_secret` again: the secret is sealed together with the only endpoints the runner may send it and its tokens to")
 
     /// Seals a new client secret to the runner's key, bound to the endpoints it may be sent to,

@@ -1,5 +1,6 @@
 import BrokerCore
 import BrokerCrypto
+import BrokerProtocol
 import Foundation
 import Hummingbird
 import JWTKit
@@ -9,9 +10,8 @@ import Logging
 /// (RFC 7523 §2.2), signed by the runner's registered Ed25519 key.
 struct RunnerTokenController {
     static let accessTokenLifetime: TimeInterval = 15 * 60
-    static let assertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
-    let store: any Store
+    let store: any RunnerStore
     let clock: BrokerClock
     let tokenEndpoint: String
 
@@ -19,20 +19,14 @@ struct RunnerTokenController {
         group.post("token", use: token)
     }
 
-    struct TokenResponse: Encodable {
-        var accessToken: String
-        var tokenType = "Bearer"
-        var expiresIn: Int
-    }
-
     @Sendable func token(_ request: Request, context: BrokerRequestContext) async throws -> Response {
         do {
             let form = try FormBody.parse(try await request.collectBody())
-            guard form["grant_type"] == "client_credentials" else {
-                throw OAuthError(.badRequest, "unsupported_grant_type", "grant_type must be client_credentials")
+            guard form["grant_type"] == RunnerTokenGrant.grantType else {
+                throw OAuthError(.badRequest, "unsupported_grant_type", "grant_type must be \(RunnerTokenGrant.grantType)")
             }
-            guard form["client_assertion_type"] == Self.assertionType else {
-                throw OAuthError(.badRequest, "invalid_request", "client_assertion_type must be \(Self.assertionType)")
+            guard form["client_assertion_type"] == RunnerTokenGrant.assertionType else {
+                throw OAuthError(.badRequest, "invalid_request", "client_assertion_type must be \(RunnerTokenGrant.assertionType)")
             }
             guard let assertion = form["client_assertion"], !assertion.isEmpty else {
                 throw OAuthError(.badRequest, "invalid_request", "client_assertion is required")
@@ -46,19 +40,21 @@ struct RunnerTokenController {
             try await store.insertRunnerAccessToken(
                 .init(runnerID: runnerID, tokenHash: hash, expiresAt: now.addingTimeInterval(Self.accessTokenLifetime)), now: now)
             context.logger.info("runner authenticated", metadata: ["runner.id": "\(runnerID)"])
-            return try JSONResponse(TokenResponse(accessToken: accessToken, expiresIn: Int(Self.accessTokenLifetime)))
+            return try JSONResponse(RunnerTokenResponse(accessToken: accessToken, expiresIn: Int(Self.accessTokenLifetime)))
                 .response(from: request, context: context)
         } catch let error as OAuthError {
             context.logger.notice("runner authentication refused", metadata: ["reason": "\(error.description)"])
-            return try error.response(from: request, context: context)
+            throw error
         } catch let error as APIError where error.status == .contentTooLarge {
-            return try OAuthError(.contentTooLarge, "invalid_request", error.message).response(from: request, context: context)
+            // An OAuth endpoint answers in OAuth's error format, whatever went wrong.
+            throw OAuthError(.contentTooLarge, "invalid_request", error.message)
         }
     }
 }
 
-/// An OAuth error response (RFC 6749 §5.2): `{"error":…,"error_description":…}`.
-struct OAuthError: Error, CustomStringConvertible {
+/// An OAuth error response (RFC 6749 §5.2): `{"error":…,"error_description":…}`. It renders
+/// itself (see `APIErrorMiddleware`); descriptions never quote what was sent.
+struct OAuthError: Error, HTTPResponseError, CustomStringConvertible {
     var status: HTTPResponse.Status
     var code: String
     var description: String
@@ -72,6 +68,6 @@ struct OAuthError: Error, CustomStringConvertible {
     static func invalidClient(_ description: String) -> OAuthError { .init(.unauthorized, "invalid_client", description) }
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
-        try JSONResponse(["error": code, "error_description": description], status: status).response(from: request, context: context)
+        try JSONResponse(OAuthErrorBody(error: code, errorDescription: description), status: status).response(from: request, context: context)
     }
 }

@@ -7,7 +7,7 @@ import Logging
 struct RunnersController {
     static let registrationLifetime: TimeInterval = 3600
 
-    let store: any Store
+    let store: any RunnerStore
     let clock: BrokerClock
 
     func addRoutes(to group: RouterGroup<AdminContext>) {
@@ -17,10 +17,17 @@ struct RunnersController {
         group.delete("runners/{id}", use: delete)
     }
 
+    /// `POST /api/v1/runners`'s body.
+    struct CreateRequest: Decodable {
+        var name: String
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case name
+        }
+    }
+
     @Sendable func create(_ request: Request, context: AdminContext) async throws -> JSONResponse<CreatedRunnerRepresentation> {
-        let body = try await request.jsonObject()
-        try body.allowOnly(["name"])
-        let name = try Validation.name(try body.requiredString("name"), field: "name")
+        let name = try Validation.name(try await request.decode(CreateRequest.self).name, field: "name")
         let now = clock.now
         let runner = Runner(id: UUID().uuidString.lowercased(), name: name, status: .pending, createdAt: now)
         let (token, hash) = IssuedToken.make(prefix: IssuedToken.registrationPrefix)

@@ -1,11 +1,12 @@
 import BrokerCore
+import BrokerProtocol
 import Foundation
 import Hummingbird
 
 /// `POST /api/v1/service-tokens`: admins create tokens for the environment service. The token
 /// is shown once; only its hash is stored.
 struct ServiceTokensController {
-    let store: any Store
+    let store: any ServiceTokenStore
     let clock: BrokerClock
 
     func addRoutes(to group: RouterGroup<AdminContext>) {
@@ -42,13 +43,20 @@ struct ServiceTokensController {
         var createdAt: Date
     }
 
-    @Sendable func create(_ request: Request, context: AdminContext) async throws -> JSONResponse<Created> {
-        let body = try await request.jsonObject()
-        try body.allowOnly(["name", "role"])
-        let name = try Validation.name(try body.requiredString("name"), field: "name")
-        guard let role = ServiceRole(rawValue: try body.requiredString("role")) else {
-            throw APIError.invalidRequest("`role` must be one of \(ServiceRole.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))")
+    /// `POST /api/v1/service-tokens`'s body.
+    struct CreateRequest: Decodable {
+        var name: String
+        var role: ServiceRole
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case name, role
         }
+    }
+
+    @Sendable func create(_ request: Request, context: AdminContext) async throws -> JSONResponse<Created> {
+        let body = try await request.decode(CreateRequest.self)
+        let name = try Validation.name(body.name, field: "name")
+        let role = body.role
         let (token, hash) = IssuedToken.make(prefix: IssuedToken.servicePrefix)
         let record = ServiceToken(id: UUID().uuidString.lowercased(), name: name, role: role, tokenHash: hash, createdAt: clock.now)
         try await store.insertServiceToken(record)
@@ -56,3 +64,5 @@ struct ServiceTokensController {
         return JSONResponse(Created(id: record.id, name: name, role: role.rawValue, token: token, createdAt: record.createdAt), status: .created)
     }
 }
+
+extension ServiceRole: AllowedValues {}

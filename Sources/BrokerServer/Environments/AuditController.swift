@@ -5,7 +5,7 @@ import Hummingbird
 /// `GET /api/v1/audit?user=&runner=&since=&after=&limit=`: the append-only audit log, oldest
 /// first, for admins. Page with `after` set to the last `sequence` read.
 struct AuditController {
-    let store: any Store
+    let store: any AuditLog
 
     func addRoutes(to group: RouterGroup<AdminContext>) {
         group.get("audit", use: list)

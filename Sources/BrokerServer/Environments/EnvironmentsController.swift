@@ -1,4 +1,5 @@
 import BrokerCore
+import BrokerProtocol
 import Foundation
 import Hummingbird
 import SCMProviders
@@ -7,7 +8,10 @@ import SCMProviders
 /// and gets a clone grant (repository, access, expiry) its runner's credential requests are
 /// checked against. Every creation, refusal and revocation is audited.
 struct EnvironmentsController {
-    let store: any Store
+    typealias Stores = EnvironmentStore & RunnerStore & IntegrationStore & ConnectionStore & OrganizationCredentialStore & AuditLog
+        & ConnectFlowStore
+
+    let store: any Stores
     let clock: BrokerClock
     let publicURL: String
 
@@ -17,25 +21,38 @@ struct EnvironmentsController {
         group.delete("environments/{id}", use: revoke)
     }
 
-    @Sendable func create(_ request: Request, context: EnvironmentServiceContext) async throws -> JSONResponse<EnvironmentRepresentation> {
-        let body = try await request.jsonObject()
-        try body.allowOnly(["runner", "user", "repository_url", "access", "ttl_seconds"])
-        let runnerID = try body.requiredString("runner")
-        let user = try Validation.user(try body.requiredString("user"))
-        let repositoryText = try body.requiredString("repository_url")
-        guard (1...2048).contains(repositoryText.utf8.count) else { throw APIError.invalidRequest("`repository_url` must be 1–2048 bytes") }
-        let accessText = try body.requiredString("access")
-        guard let access = CloneGrant.Access(rawValue: accessText) else {
-            throw APIError.invalidRequest("`access` must be \"read\" or \"write\"")
+    /// `POST /api/v1/environments`'s body.
+    struct CreateRequest: Decodable {
+        var runner: String
+        var user: String
+        var repositoryURL: String
+        var access: RepositoryAccess
+        var ttlSeconds: Int?
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case runner, user, access
+            case repositoryURL = "repository_url"
+            case ttlSeconds = "ttl_seconds"
         }
-        let lifetime = try body.integer("ttl_seconds", in: Int(CloneGrant.minimumLifetime)...Int(CloneGrant.maximumLifetime))
-            .map(TimeInterval.init) ?? CloneGrant.defaultLifetime
-        guard let runner = try await store.runner(id: runnerID) else { throw APIError.notFound("no such runner") }
+    }
+
+    @Sendable func create(_ request: Request, context: EnvironmentServiceContext) async throws -> JSONResponse<EnvironmentGrant> {
+        let body = try await request.decode(CreateRequest.self)
+        let user = try Validation.user(body.user)
+        let repositoryText = body.repositoryURL
+        guard (1...2048).contains(repositoryText.utf8.count) else { throw APIError.invalidRequest("`repository_url` must be 1–2048 bytes") }
+        let access = body.access
+        let lifetimes = Int(CloneGrant.minimumLifetime)...Int(CloneGrant.maximumLifetime)
+        if let ttl = body.ttlSeconds, !lifetimes.contains(ttl) {
+            throw APIError.invalidRequest("`ttl_seconds` must be a whole number from \(lifetimes.lowerBound) to \(lifetimes.upperBound)")
+        }
+        let lifetime = body.ttlSeconds.map(TimeInterval.init) ?? CloneGrant.defaultLifetime
+        guard let runner = try await store.runner(id: body.runner) else { throw APIError.notFound("no such runner") }
 
         let now = clock.now
-        let refused = { (reason: String, integrationID: String?) in
+        let refused = { (reason: BrokerErrorCode, integrationID: String?) in
             AuditEvent(time: now, action: .environmentRefused, outcome: .refused, runnerID: runner.id, user: user,
-                       repositoryURL: Self.loggable(repositoryText), access: access, integrationID: integrationID, reason: reason)
+                       repositoryURL: Self.loggable(repositoryText), access: access, integrationID: integrationID, reason: reason.rawValue)
         }
         let matched: IntegrationMatch.Matched
         switch IntegrationMatch.match(repositoryText, among: try await store.integrations(runnerID: runner.id)) {
@@ -46,11 +63,11 @@ struct EnvironmentsController {
         case .failure(.notARepositoryURL):
             throw APIError.invalidRequest("`repository_url` is not a repository URL of Azure DevOps, GitHub, GitLab or Bitbucket")
         case .failure(.noIntegration):
-            try await store.appendAudit(refused("no_integration", nil))
-            throw APIError(.notFound, code: "no_integration", "runner \(runner.name) has no integration for this repository's organization")
+            try await store.appendAudit(refused(.noIntegration, nil))
+            throw APIError(.notFound, code: .noIntegration, "runner \(runner.name) has no integration for this repository's organization")
         case .failure(.ambiguous(let integrations)):
-            try await store.appendAudit(refused("ambiguous_integration", nil))
-            throw APIError(.conflict, code: "ambiguous_integration",
+            try await store.appendAudit(refused(.ambiguousIntegration, nil))
+            throw APIError(.conflict, code: .ambiguousIntegration,
                            "several of runner \(runner.name)'s integrations match equally: \(integrations.map(\.name).sorted().joined(separator: ", "))")
         }
         let integration = matched.integration
@@ -60,7 +77,7 @@ struct EnvironmentsController {
         case .user:
             let connection = try await store.connections(user: user).first { $0.integrationID == integration.id }
             if connection == nil || connection?.status == .needsReconnect {
-                let reason = connection == nil ? "scm_authorization_required" : "needs_reconnect"
+                let reason: BrokerErrorCode = connection == nil ? .scmAuthorizationRequired : .needsReconnect
                 var event = refused(reason, integration.id)
                 event.repositoryURL = repository
                 try await store.appendAudit(event)
@@ -68,7 +85,7 @@ struct EnvironmentsController {
             }
         case .organization:
             guard try await !store.organizationCredentials(integrationID: integration.id).isEmpty else {
-                throw APIError(.conflict, code: "no_organization_credentials", "the integration is in organization mode but has no credentials")
+                throw APIError(.conflict, code: .noOrganizationCredentials, "the integration is in organization mode but has no credentials")
             }
         case .githubApp:
             break
@@ -85,13 +102,13 @@ struct EnvironmentsController {
         }
         context.logger.info("environment created", metadata: ["environment.id": "\(grant.id)", "integration.id": "\(integration.id)",
                                                               "access": "\(access.rawValue)"])
-        return JSONResponse(EnvironmentRepresentation(grant, now: now), status: .created)
+        return JSONResponse(EnvironmentGrant(grant, now: now), status: .created)
     }
 
-    @Sendable func show(_ request: Request, context: EnvironmentServiceContext) async throws -> JSONResponse<EnvironmentRepresentation> {
+    @Sendable func show(_ request: Request, context: EnvironmentServiceContext) async throws -> JSONResponse<EnvironmentGrant> {
         let id = try context.parameters.require("id")
         guard let grant = try await store.cloneGrant(id: id) else { throw APIError.notFound("no such environment") }
-        return JSONResponse(EnvironmentRepresentation(grant, now: clock.now))
+        return JSONResponse(EnvironmentGrant(grant, now: clock.now))
     }
 
     @Sendable func revoke(_ request: Request, context: EnvironmentServiceContext) async throws -> Response {
@@ -116,7 +133,7 @@ struct EnvironmentsController {
         } else {
             "\(user) has not connected \(integration.provider.displayName) yet; send the user to one of the links"
         }
-        return APIError(.conflict, code: "scm_authorization_required", message, details: details)
+        return APIError(.conflict, code: .scmAuthorizationRequired, message, details: details)
     }
 
     /// A repository URL as the audit log keeps it when it could not be matched: bounded, and

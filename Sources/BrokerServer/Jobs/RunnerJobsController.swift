@@ -1,5 +1,6 @@
 import BrokerCore
 import BrokerCrypto
+import BrokerProtocol
 import Foundation
 import Hummingbird
 import Logging
@@ -9,7 +10,9 @@ import ServiceLifecycle
 /// is there (or `wait` seconds pass) and leases what it returns; `POST /runner/v1/jobs/{id}/result`
 /// reports one job's outcome, accepted once.
 struct RunnerJobsController {
-    let store: any Store
+    typealias Stores = JobQueue & RunnerStore & IntegrationStore
+
+    let store: any Stores
     let clock: BrokerClock
     let configuration: BrokerConfiguration
     let notifier: JobNotifier
@@ -19,7 +22,7 @@ struct RunnerJobsController {
         group.post("jobs/{id}/result", use: result)
     }
 
-    @Sendable func poll(_ request: Request, context: RunnerContext) async throws -> JSONResponse<[String: [RunnerJobRepresentation]]> {
+    @Sendable func poll(_ request: Request, context: RunnerContext) async throws -> JSONResponse<JobListing> {
         let wait = try Self.number(request, "wait", default: 0, range: 0...Int(configuration.maximumPollWait))
         let limit = try Self.number(request, "max", default: 4, range: 1...16)
         let deadline = ContinuousClock.now.advanced(by: .seconds(wait))
@@ -33,43 +36,53 @@ struct RunnerJobsController {
             let jobs = try await store.leaseJobs(runnerID: context.runnerID, limit: limit,
                                                  leaseDuration: configuration.jobLeaseDuration, now: clock.now)
             if !jobs.isEmpty {
-                var representations: [RunnerJobRepresentation] = []
+                var leased: [LeasedJob] = []
                 for job in jobs {
                     guard let integration = try await integration(for: job) else {
                         // The integration was deleted with the job in the queue: nothing to do.
                         _ = try await store.completeJob(id: job.id, runnerID: job.runnerID, outcome: .failed(
-                            FlowFailure(code: "integration_deleted", message: "The integration was removed.")), now: clock.now)
+                            FlowFailure(code: BrokerErrorCode.integrationDeleted, message: "The integration was removed.")), now: clock.now)
                         continue
                     }
-                    representations.append(RunnerJobRepresentation(job, integration: integration, publicURL: configuration.publicURL))
+                    guard let payload = job.decodedPayload else {
+                        // Only the broker writes payloads, each from its type: one that does not read
+                        // back is a bug, and handing it to the runner would not help.
+                        context.logger.error("job payload unreadable", metadata: ["job.id": "\(job.id)", "job.kind": "\(job.kind.rawValue)"])
+                        _ = try await store.completeJob(id: job.id, runnerID: job.runnerID, outcome: .failed(
+                            FlowFailure(code: BrokerErrorCode.internalError, message: "The broker could not read the job.")), now: clock.now)
+                        continue
+                    }
+                    leased.append(LeasedJob(id: job.id, kind: job.kind, attempt: job.attempts, leaseExpiresAt: job.leaseExpiresAt,
+                                            integration: RunnerIntegration(integration, publicURL: configuration.publicURL), payload: payload))
                     context.logger.info("job leased", metadata: ["job.id": "\(job.id)", "job.kind": "\(job.kind.rawValue)",
                                                                 "job.attempt": "\(job.attempts)"])
                 }
-                if !representations.isEmpty { return JSONResponse(["jobs": representations]) }
+                if !leased.isEmpty { return JSONResponse(JobListing(jobs: leased)) }
             }
             let remaining = deadline - ContinuousClock.now
             // A graceful shutdown (which reaches request handlers through the server's task) answers
             // held polls within a second instead of keeping the broker up for their whole wait.
             guard remaining > .zero, !Task.isCancelled, !Task.isShuttingDownGracefully else {
-                return JSONResponse(["jobs": []])
+                return JSONResponse(JobListing(jobs: []))
             }
             await notifier.wait(runnerID: context.runnerID, timeout: min(remaining, .seconds(1)))
         }
     }
 
-    @Sendable func result(_ request: Request, context: RunnerContext) async throws -> JSONResponse<[String: String]> {
+    @Sendable func result(_ request: Request, context: RunnerContext) async throws -> JSONResponse<JobReportReceipt> {
         let id = try context.parameters.require("id")
         guard let job = try await store.job(id: id), job.runnerID == context.runnerID else { throw APIError.notFound("no such job") }
         let body = try await request.jsonObject()
         // A repeated report (the first answer was lost) is acknowledged without being read again.
-        guard job.status == .queued || job.status == .leased else { return JSONResponse(["status": "duplicate"]) }
-        let outcome = try await JobResultInput.parse(body, job: job, store: store, now: clock.now)
+        guard job.status == .queued || job.status == .leased else { return JSONResponse(JobReportReceipt(status: .duplicate)) }
+        let report = try StrictJSONDecoder().decode(JobReport.self, from: body.value)
+        let outcome = try await JobResultInput.outcome(of: report, job: job, store: store, now: clock.now)
         switch try await store.completeJob(id: id, runnerID: context.runnerID, outcome: outcome, now: clock.now) {
         case .applied:
             context.logger.info("job completed", metadata: ["job.id": "\(id)", "job.outcome": "\(JobResultInput.name(outcome))"])
-            return JSONResponse(["status": "accepted"])
+            return JSONResponse(JobReportReceipt(status: .accepted))
         case .duplicate:
-            return JSONResponse(["status": "duplicate"])
+            return JSONResponse(JobReportReceipt(status: .duplicate))
         case .notFound:
             throw APIError.notFound("no such job")
         }
@@ -78,10 +91,7 @@ struct RunnerJobsController {
     /// The job's integration, or for a revocation of a deleted one, the integration as it was.
     private func integration(for job: Job) async throws -> Integration? {
         if let integration = try await store.integration(id: job.integrationID) { return integration }
-        guard job.kind == .revokeConnection,
-              let payload = try? JSONDecoder().decode(RevocationPayload.self, from: Data(job.payload.utf8))
-        else { return nil }
-        return payload.integration?.integration(at: job.createdAt)
+        return job.deletedIntegration?.integration(at: job.createdAt)
     }
 
     /// How often a held poll records that its runner is alive (pages count a runner seen in
@@ -94,53 +104,5 @@ struct RunnerJobsController {
             throw APIError.invalidRequest("`\(name)` must be a whole number from \(range.lowerBound) to \(range.upperBound)")
         }
         return number
-    }
-}
-
-/// A leased job as the runner receives it, with the integration it concerns.
-struct RunnerJobRepresentation: Encodable {
-    var id: String
-    var kind: String
-    var attempt: Int
-    var leaseExpiresAt: Date?
-    var integration: RunnerIntegrationRepresentation
-    var payload: JobPayloadRepresentation
-
-    init(_ job: Job, integration: Integration, publicURL: String) {
-        id = job.id
-        kind = job.kind.rawValue
-        attempt = job.attempts
-        leaseExpiresAt = job.leaseExpiresAt
-        self.integration = RunnerIntegrationRepresentation(integration, publicURL: publicURL)
-        payload = JobPayloadRepresentation(job)
-    }
-}
-
-/// A job's stored payload, re-read as its type so the response is checked JSON.
-enum JobPayloadRepresentation: Encodable {
-    case exchange(ExchangePayload)
-    case revocation(RevocationPayload)
-    case pat(PATValidationPayload)
-    case none
-
-    init(_ job: Job) {
-        let decoder = JSONDecoder()
-        let data = Data(job.payload.utf8)
-        switch job.kind {
-        case .oauthExchange: self = (try? decoder.decode(ExchangePayload.self, from: data)).map(Self.exchange) ?? .none
-        case .revokeConnection: self = (try? decoder.decode(RevocationPayload.self, from: data)).map(Self.revocation) ?? .none
-        case .patValidation, .credentialValidation: self = (try? decoder.decode(PATValidationPayload.self, from: data)).map(Self.pat) ?? .none
-        }
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        switch self {
-        case .exchange(let payload): try payload.encode(to: encoder)
-        case .revocation(let payload): try payload.encode(to: encoder)
-        case .pat(let payload): try payload.encode(to: encoder)
-        case .none:
-            var container = encoder.singleValueContainer()
-            try container.encodeNil()
-        }
     }
 }

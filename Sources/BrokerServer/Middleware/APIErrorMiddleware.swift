@@ -1,7 +1,8 @@
 import Hummingbird
 import Logging
 
-/// Turns every error into the API's error body: our own `APIError`s as they are, Hummingbird's
+/// Turns every error into the API's error body: our own `APIError`s as they are, OAuth errors
+/// in OAuth's format (the runner token endpoint), Hummingbird's
 /// HTTP errors (404 for unknown routes, 405, 413…) with a stable code, and anything else into
 /// a 500 whose details go only to the log (by type: error descriptions may quote input).
 struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
@@ -9,6 +10,8 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as APIError {
+            return try error.response(from: request, context: context)
+        } catch let error as OAuthError {
             return try error.response(from: request, context: context)
         } catch let error as HTTPError {
             return try Self.apiError(for: error.status).response(from: request, context: context)
@@ -23,13 +26,13 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     static func apiError(for status: HTTPResponse.Status) -> APIError {
         switch status {
         case .notFound: .notFound("no such resource")
-        case .methodNotAllowed: APIError(.methodNotAllowed, code: "method_not_allowed", "method not allowed")
+        case .methodNotAllowed: APIError(.methodNotAllowed, code: .methodNotAllowed, "method not allowed")
         case .contentTooLarge: .payloadTooLarge
         case .unauthorized: .unauthorized
         case .badRequest: .invalidRequest("bad request")
-        case .unsupportedMediaType: APIError(.unsupportedMediaType, code: "unsupported_media_type", "unsupported media type")
+        case .unsupportedMediaType: APIError(.unsupportedMediaType, code: .unsupportedMediaType, "unsupported media type")
         default:
-            status.code >= 500 ? .internalError : APIError(status, code: "http_\(status.code)", status.reasonPhrase)
+            status.code >= 500 ? .internalError : APIError(status, code: .http(Int(status.code)), status.reasonPhrase)
         }
     }
 }

@@ -8,7 +8,7 @@ import Hummingbird
 struct BearerAuthenticator: RouterMiddleware {
     typealias Context = BrokerRequestContext
 
-    let store: any Store
+    let store: any AdminTokenStore & RunnerStore & ServiceTokenStore
     let clock: BrokerClock
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {

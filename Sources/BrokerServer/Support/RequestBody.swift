@@ -21,3 +21,11 @@ extension Request {
         try JSONObjectReader.parse(try await collectBody())
     }
 }
+
+extension Request {
+    /// Decodes the body as `T`, strictly (see `StrictJSONDecoder`): unknown fields, wrong types
+    /// and missing fields are a 400 naming the field.
+    func decode<T: Decodable>(_ type: T.Type) async throws -> T {
+        try StrictJSONDecoder().decode(type, from: try await collectBody())
+    }
+}

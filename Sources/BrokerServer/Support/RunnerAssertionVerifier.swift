@@ -26,7 +26,7 @@ struct RunnerAssertionVerifier {
     static let clockSkew: TimeInterval = 30
     static let maximumAssertionLength = 8 * 1024
 
-    let store: any Store
+    let store: any RunnerStore
     let clock: BrokerClock
     let audience: String
 

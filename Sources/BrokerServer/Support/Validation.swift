@@ -1,3 +1,5 @@
+import SCMProviders
+
 /// Field rules shared by the admin API.
 enum Validation {
     /// Runner and integration names: 1–64 characters of letters, digits, `.`, `_` and `-`,
@@ -59,14 +61,12 @@ enum Validation {
 
     /// Secrets are opaque, but bounded and free of control characters (a pasted newline is a mistake).
     static func secret(_ value: String, field: String) throws(APIError) -> String {
-        guard (1...4096).contains(value.utf8.count) else { throw .invalidRequest("`\(field)` must be 1–4096 bytes") }
-        guard !value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
-            throw .invalidRequest("`\(field)` must not contain control characters or line breaks")
+        switch TokenShape.secretProblem(value, maximumBytes: 4096) {
+        case nil: return value
+        case .empty, .tooLong: throw .invalidRequest("`\(field)` must be 1–4096 bytes")
+        case .controlCharacters, .notVisibleASCII: throw .invalidRequest("`\(field)` must not contain control characters or line breaks")
+        case .surroundingSpaces: throw .invalidRequest("`\(field)` must not start or end with spaces")
         }
-        guard value.trimmingCharacters(in: .whitespaces) == value else {
-            throw .invalidRequest("`\(field)` must not start or end with spaces")
-        }
-        return value
     }
 
     private static func isAlphanumeric(_ scalar: Unicode.Scalar) -> Bool {

@@ -1,3 +1,5 @@
+import BrokerProtocol
+
 /// Why the runner will not give an environment a git credential. Codes are stable; messages
 /// are for people and never carry a secret.
 public struct CloneCredentialError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -12,16 +14,16 @@ public struct CloneCredentialError: Error, Sendable, Equatable, CustomStringConv
         /// The broker refused (`grant_expired`, `grant_revoked`, `needs_reconnect`, …): its code is used.
         public static func broker(_ code: String) -> Code { Code(rawValue: code) }
         /// The SCM refused the refresh token for good: the user must connect again.
-        public static let needsReconnect = Code(rawValue: "needs_reconnect")
+        public static let needsReconnect = Code(rawValue: BrokerErrorCode.needsReconnect.rawValue)
         /// Another process kept refreshing for longer than the runner waits.
         public static let refreshInProgress = Code(rawValue: "refresh_in_progress")
         /// The SCM refused the integration's OAuth app (secret, redirect URI, policy): an admin must fix it.
-        public static let integrationMisconfigured = Code(rawValue: "integration_misconfigured")
+        public static let integrationMisconfigured = Code(rawValue: RunnerFailureCode.integrationMisconfigured.rawValue)
         public static let scmUnreachable = Code(rawValue: "scm_unreachable")
         public static let brokerUnreachable = Code(rawValue: "broker_unreachable")
         /// What was sealed names other endpoints than the clone's: the runner does not send it.
-        public static let endpointMismatch = Code(rawValue: "endpoint_mismatch")
-        public static let runnerCannotOpen = Code(rawValue: "runner_cannot_open")
+        public static let endpointMismatch = Code(rawValue: RunnerFailureCode.endpointMismatch.rawValue)
+        public static let runnerCannotOpen = Code(rawValue: RunnerFailureCode.runnerCannotOpen.rawValue)
         public static let githubAppKeyInvalid = Code(rawValue: "github_app_key_invalid")
         public static let githubApp = Code(rawValue: "github_app_refused")
     }

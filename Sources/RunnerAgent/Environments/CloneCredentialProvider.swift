@@ -1,4 +1,5 @@
 import BrokerCrypto
+import BrokerProtocol
 import Foundation
 import Logging
 import SCMProviders
@@ -42,36 +43,34 @@ public actor CloneCredentialProvider {
         self.waitBudget = waitBudget
     }
 
-    public init(runnerID: String, keys: RunnerKeys, broker: BrokerClient, transport: SCMTransport, logger: Logger) {
-        self.init(broker: broker, tokens: AccessTokenCache(client: broker, runnerID: runnerID, keys: keys), keys: keys,
+    /// - Parameter tokens: the process's broker access token, shared with its `RunnerService`.
+    public init(runnerID: String, keys: RunnerKeys, broker: BrokerClient, transport: SCMTransport, tokens: AccessTokenCache? = nil,
+                logger: Logger) {
+        self.init(broker: broker, tokens: tokens ?? AccessTokenCache(client: broker, runnerID: runnerID, keys: keys), keys: keys,
                   transport: transport, logger: logger)
     }
 
     /// The environment's grant and a credential for its repository.
     public func credential(environmentID: String) async throws -> (EnvironmentGrant, GitCredential) {
         let response = try await withBroker { token in try await self.broker.cloneCredential(environmentID: environmentID, accessToken: token) }
-        let integration = response.integration
-        guard let provider = SCMProvider(rawValue: integration.provider) else {
-            throw CloneCredentialError(.runnerCannotOpen, "unknown provider \(integration.provider)")
-        }
+        let provider = response.integration.provider
         let grant = response.environment
         let credential = response.credential
         switch credential.kind {
-        case "github_app":
+        case .githubApp:
             let (token, apiURL) = try await mintInstallationToken(response, provider: provider)
             try Self.checkCloneOrigin(grant, boundAPIURL: apiURL)
-            return (grant, GitCredential(username: GitUsername.forToken(provider: provider, kind: credential.kind, storedUsername: nil),
+            return (grant, GitCredential(username: GitUsername.forToken(provider: provider, isOAuthToken: false, storedUsername: nil),
                                          password: token.token, expiresAt: token.expiresAt))
-        case "oauth", "pat", "organization":
+        case .oauth, .pat, .organization:
             var credentials = try open(credential)
-            if credential.kind == "oauth", needsRefresh(credentials), let connectionID = credential.connectionID, let version = credential.version {
+            if credential.kind == .oauth, needsRefresh(credentials), let connectionID = credential.connectionID, let version = credential.version {
                 credentials = try await refreshed(connectionID: connectionID, version: version, environmentID: grant.id, response: response)
             }
             try Self.checkCloneOrigin(grant, boundAPIURL: credentials.apiURL)
-            let username = GitUsername.forToken(provider: provider, kind: credential.kind, storedUsername: credential.username ?? credentials.username)
+            let username = GitUsername.forToken(provider: provider, isOAuthToken: credential.kind == .oauth,
+                                                storedUsername: credential.username ?? credentials.username)
             return (grant, GitCredential(username: username, password: credentials.accessToken, expiresAt: credentials.expiresAt))
-        default:
-            throw CloneCredentialError(.runnerCannotOpen, "the broker sent a credential of unknown kind \(credential.kind)")
         }
     }
 
@@ -136,7 +135,7 @@ public actor CloneCredentialProvider {
     /// budget, and stores the result at the broker before anything uses it.
     private func refresh(_ credentials: ConnectionCredentials, lease: String, connectionID: String, environmentID: String,
                          integration: RunnerIntegration) async throws -> ConnectionCredentials {
-        let report = { (outcome: RefreshReport) async throws -> Int in
+        let report = { (outcome: RefreshReport.Outcome) async throws -> Int in
             try await self.withBroker(retryingFor: .seconds(30)) { token in
                 try await self.broker.reportRefresh(connectionID: connectionID, lease: lease, environmentID: environmentID,
                                                     outcome: outcome, accessToken: token)
@@ -153,7 +152,7 @@ public actor CloneCredentialProvider {
         } catch let failure as OAuthFailure where Self.isIntegrationFault(failure) {
             // The app's secret, redirect URI or standing is wrong: every user would fail the
             // same way, and reconnecting would not help. The connection stays as it is.
-            _ = try? await report(.failed(code: "integration_misconfigured", permanent: false))
+            _ = try? await report(.failed(code: RunnerFailureCode.integrationMisconfigured.rawValue, permanent: false))
             logger.error("refresh refused because of the integration; an admin must check it",
                          metadata: ["connection.id": "\(connectionID)", "error": "\(failure.scmError ?? failure.code.rawValue)"])
             throw CloneCredentialError(.integrationMisconfigured, "the SCM refused the integration's OAuth app: \(failure.message)")
@@ -177,14 +176,14 @@ public actor CloneCredentialProvider {
     }
 
     private func refreshAtSCM(_ credentials: ConnectionCredentials, integration: RunnerIntegration) async throws -> ConnectionCredentials {
-        guard let oauth = integration.oauth, let refreshToken = credentials.refreshToken, let provider = SCMProvider(rawValue: integration.provider),
-              let bound = try integration.openClientSecret(with: keys)
+        let provider = integration.provider
+        guard let oauth = integration.oauth, let refreshToken = credentials.refreshToken, let bound = try integration.openClientSecret(with: keys)
         else { throw CloneCredentialError(.needsReconnect, "the connection cannot be refreshed: its integration has no OAuth app any more") }
         // Tokens go back only to the service that issued them, with the secret bound to it.
         guard credentials.authority == bound.authority, credentials.clientID == oauth.clientID else {
             throw CloneCredentialError(.endpointMismatch, "the connection's tokens come from another OAuth service than the integration's")
         }
-        let client = OAuthClient(provider: provider, flavor: oauth.flavor.flatMap(OAuthFlavor.init(rawValue:)), tenant: oauth.tenant,
+        let client = OAuthClient(provider: provider, flavor: oauth.flavor, tenant: oauth.tenant,
                                  authority: bound.authority, clientID: oauth.clientID, redirectURI: integration.callbackURL)
         let request = client.refreshRequest(refreshToken: refreshToken, clientSecret: bound.clientSecret)
         let deadline = ContinuousClock.now + refreshBudget
@@ -249,7 +248,7 @@ public actor CloneCredentialProvider {
         guard bound.apiURL == response.integration.apiURL else {
             throw CloneCredentialError(.endpointMismatch, "the integration's API differs from the one its GitHub App key was sealed for")
         }
-        let access = RepositoryAccess(rawValue: response.environment.access) ?? .read
+        let access = response.environment.access
         let repository = try RepositoryURL.parse(response.environment.repositoryURL, provider: .github)
         // Installation tokens name repositories without their owner: the repository must be
         // under the integration's owner, which is the account the app is installed on.

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import BrokerProtocol
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -46,7 +47,7 @@ public enum CredentialHelper {
             let response = try await httpClient.execute(outgoing, timeout: .seconds(90))
             let body = Data(try await response.body.collect(upTo: 64 * 1024).readableBytesView)
             guard response.status == .ok else {
-                let reason = (try? JSONDecoder().decode(BrokerErrorBody.self, from: body)).map { "\($0.error.code): \($0.error.message)" }
+                let reason = (try? JSONDecoder().decode(ErrorBody.self, from: body)).map { "\($0.error.code): \($0.error.message)" }
                     ?? "HTTP \(response.status.code)"
                 return Output(stdout: "", stderr: "scm-runner: no credential for \(request.scheme)://\(request.host)/\(path): \(reason)")
             }

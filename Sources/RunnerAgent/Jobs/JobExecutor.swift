@@ -1,4 +1,5 @@
 import BrokerCrypto
+import BrokerProtocol
 import Foundation
 import Logging
 import SCMProviders
@@ -16,42 +17,43 @@ public struct JobExecutor: Sendable {
         self.logger = logger
     }
 
-    public func execute(_ job: RunnerJob) async -> JobResult {
+    public func execute(_ job: LeasedJob) async -> JobReport {
         do {
-            switch job.kind {
-            case .oauthExchange: return try await exchange(job)
-            case .revokeConnection: return try await revoke(job)
-            case .patValidation, .credentialValidation: return try await validatePAT(job)
+            switch job.payload {
+            case .exchange(let payload): return try await exchange(job, payload)
+            case .revocation(let payload): return try await revoke(job, payload)
+            case .credentialCheck(let payload): return try await validatePAT(job, payload)
             }
         } catch let failure as OAuthFailure {
-            return .failed(code: failure.code.rawValue, message: failure.message)
+            return .failed(ReportedFailure(code: failure.code.rawValue, message: failure.message))
         } catch let failure as PATFailure {
-            return .failed(code: failure.code.rawValue, message: failure.message)
+            return .failed(ReportedFailure(code: failure.code.rawValue, message: failure.message))
         } catch let error as RunnerError {
-            return .failed(code: "endpoint_mismatch", message: "The runner refused the job: \(error.description).")
+            return .failed(ReportedFailure(code: error.code.rawValue, message: "The runner refused the job: \(error.message)."))
         } catch let error as CryptoError {
-            return .failed(code: "runner_cannot_open",
-                           message: "The runner cannot open what the broker sealed for it (\(error.code)); were its keys replaced without registering again?")
+            return .failed(ReportedFailure(code: RunnerFailureCode.runnerCannotOpen.rawValue,
+                                           message: "The runner cannot open what the broker sealed for it (\(error.code)); were its keys replaced without registering again?"))
         } catch {
-            return .failed(code: "runner_error", message: "The runner failed (\(type(of: error))).")
+            return .failed(ReportedFailure(code: RunnerFailureCode.runnerError.rawValue, message: "The runner failed (\(type(of: error)))."))
         }
     }
 
     /// Exchanges the authorization code at the SCM's token endpoint, asks the SCM who the user
     /// is, and seals the tokens with that identity.
-    func exchange(_ job: RunnerJob) async throws -> JobResult {
+    func exchange(_ job: LeasedJob, _ payload: ExchangePayload) async throws -> JobReport {
         let integration = job.integration
-        guard let oauth = integration.oauth, let sealedCode = job.payload.code, let redirectURI = job.payload.redirectURI,
-              let provider = SCMProvider(rawValue: integration.provider)
-        else { throw OAuthFailure(code: .unexpectedResponse, message: "The broker sent an incomplete exchange job.") }
+        let provider = integration.provider
+        guard let oauth = integration.oauth else { throw RunnerError(.incompleteJob, "the exchange's integration has no OAuth app") }
+        let sealedCode = payload.code
+        let redirectURI = payload.redirectURI
         // Endpoints come from what was sealed with the secret, never from the job alone.
         guard let bound = try integration.openClientSecret(with: keys) else {
             throw OAuthFailure(code: .unexpectedResponse, message: "The integration has no OAuth app.")
         }
-        let client = OAuthClient(provider: provider, flavor: oauth.flavor.flatMap(OAuthFlavor.init(rawValue:)), tenant: oauth.tenant,
+        let client = OAuthClient(provider: provider, flavor: oauth.flavor, tenant: oauth.tenant,
                                  authority: bound.authority, clientID: oauth.clientID, redirectURI: redirectURI)
         let code = try JWE.openString(sealedCode, with: keys.encryption)
-        let verifier = try job.payload.codeVerifier.map { try JWE.openString($0, with: keys.encryption) }
+        let verifier = try payload.codeVerifier.map { try JWE.openString($0, with: keys.encryption) }
         let secrets = [bound.clientSecret, code, verifier].compactMap { $0 }
 
         let response = try await transport.send(client.codeExchangeRequest(code: code, codeVerifier: verifier, clientSecret: bound.clientSecret))
@@ -71,25 +73,23 @@ public struct JobExecutor: Sendable {
         logger.info("connected", metadata: ["job.id": "\(job.id)", "integration.id": "\(integration.id)", "scm.user": "\(identity.username)"])
         return .connected(SealedConnection(
             credentials: sealed,
-            scmUser: .init(id: identity.id, username: identity.username, displayName: identity.displayName),
-            scopes: grant.scopes, expiresAt: expiresAt.map { ISO8601DateFormatter().string(from: $0) }))
+            scmUser: ReportedSCMUser(id: identity.id, username: identity.username, displayName: identity.displayName),
+            scopes: grant.scopes, expiresAt: expiresAt))
     }
 
     /// Checks a PAT at the SCM (retrying rate limits and failures for a bounded time) and seals
     /// it with who it belongs to.
-    func validatePAT(_ job: RunnerJob) async throws -> JobResult {
+    func validatePAT(_ job: LeasedJob, _ payload: CredentialCheckPayload) async throws -> JobReport {
         let integration = job.integration
-        guard let sealed = job.payload.token, let provider = SCMProvider(rawValue: integration.provider) else {
-            return .failed(code: "runner_error", message: "The broker sent an incomplete validation job.")
-        }
-        let bound = try BoundPAT(json: try JWE.openString(sealed, with: keys.encryption))
+        let provider = integration.provider
+        let bound = try BoundPAT(json: try JWE.openString(payload.token, with: keys.encryption))
         guard bound.apiURL == integration.apiURL else {
-            throw RunnerError("the integration's API differs from the one the token was sealed for; paste the token again")
+            throw RunnerError(.endpointMismatch, "the integration's API differs from the one the token was sealed for; paste the token again")
         }
         // Where an OAuth app exists, its client secret was sealed with the API URL an admin
         // entered: a PAT goes nowhere else, even if the broker's database says otherwise.
         if integration.oauth != nil, let app = try integration.openClientSecret(with: keys), app.apiURL != bound.apiURL {
-            throw RunnerError("the token was sealed for another API than the integration's OAuth app; an admin must check the integration")
+            throw RunnerError(.endpointMismatch, "the token was sealed for another API than the integration's OAuth app; an admin must check the integration")
         }
         let check = PATCheck(provider: provider, apiURL: bound.apiURL, token: bound.token, username: bound.username)
         let deadline = ContinuousClock.now + Self.validationBudget
@@ -115,8 +115,9 @@ public struct JobExecutor: Sendable {
         logger.info("token validated", metadata: ["job.id": "\(job.id)", "integration.id": "\(integration.id)", "scm.user": "\(validation.identity.username)"])
         return .connected(SealedConnection(
             credentials: sealedCredentials,
-            scmUser: .init(id: validation.identity.id, username: validation.identity.username, displayName: validation.identity.displayName),
-            scopes: validation.scopes, expiresAt: validation.expiresAt.map { ISO8601DateFormatter().string(from: $0) }))
+            scmUser: ReportedSCMUser(id: validation.identity.id, username: validation.identity.username,
+                                     displayName: validation.identity.displayName),
+            scopes: validation.scopes, expiresAt: validation.expiresAt))
     }
 
     /// A whole validation (all steps, retries and waits) ends within this, well inside the
@@ -163,23 +164,22 @@ public struct JobExecutor: Sendable {
     }
 
     /// Revokes a removed connection's tokens where the provider offers a revocation endpoint.
-    func revoke(_ job: RunnerJob) async throws -> JobResult {
+    func revoke(_ job: LeasedJob, _ payload: RevocationPayload) async throws -> JobReport {
         let integration = job.integration
-        guard let sealed = job.payload.credentials, let provider = SCMProvider(rawValue: integration.provider) else {
-            throw OAuthFailure(code: .unexpectedResponse, message: "The broker sent an incomplete revocation job.")
-        }
-        let credentials = try ConnectionCredentials.decoder.decode(ConnectionCredentials.self, from: Data(try JWE.open(sealed, with: keys.encryption)))
+        let provider = integration.provider
+        let credentials = try ConnectionCredentials.decoder.decode(ConnectionCredentials.self,
+                                                                   from: Data(try JWE.open(payload.credentials, with: keys.encryption)))
         guard let oauth = integration.oauth else { return .succeeded }
         let secret = try JWE.openString(oauth.clientSecret, with: keys.encryption)
         guard let bound = try? BoundClientSecret(json: secret) else {
-            throw RunnerError("the sealed client secret is not in the expected form")
+            throw RunnerError(.sealedFormInvalid, "the sealed client secret is not in the expected form")
         }
         // Tokens go back only to the service that issued them, and the client secret only where
         // it was bound: both must agree, whatever the job says.
         guard let authority = credentials.authority, authority == bound.authority, credentials.clientID == oauth.clientID else {
-            throw RunnerError("the connection's tokens were issued by another OAuth service than the one sealed with the client secret")
+            throw RunnerError(.endpointMismatch, "the connection's tokens were issued by another OAuth service than the one sealed with the client secret")
         }
-        let client = OAuthClient(provider: provider, flavor: oauth.flavor.flatMap(OAuthFlavor.init(rawValue:)), tenant: oauth.tenant,
+        let client = OAuthClient(provider: provider, flavor: oauth.flavor, tenant: oauth.tenant,
                                  authority: authority, clientID: oauth.clientID, redirectURI: integration.callbackURL)
         for token in [credentials.refreshToken, credentials.accessToken].compactMap({ $0 }) {
             guard let request = client.revokeRequest(token: token, clientSecret: bound.clientSecret) else { return .succeeded }

@@ -1,7 +1,8 @@
 import Foundation
 
 /// The runner's broker access token, renewed with a fresh client assertion before it expires.
-actor AccessTokenCache {
+/// One per runner process, shared by the job loop and the credential endpoint.
+public actor AccessTokenCache {
     private let client: BrokerClient
     private let runnerID: String
     private let keys: RunnerKeys
@@ -11,14 +12,14 @@ actor AccessTokenCache {
     /// Renew this long before expiry, so a held poll never carries an expired token.
     private let margin: TimeInterval
 
-    init(client: BrokerClient, runnerID: String, keys: RunnerKeys, margin: TimeInterval = 120) {
+    public init(client: BrokerClient, runnerID: String, keys: RunnerKeys, margin: TimeInterval = 120) {
         self.client = client
         self.runnerID = runnerID
         self.keys = keys
         self.margin = margin
     }
 
-    func current() async throws -> AccessToken {
+    public func current() async throws -> AccessToken {
         if let token, token.expiresAt.timeIntervalSinceNow > margin { return token }
         if let renewal { return try await renewal.value }
         let task = Task { [client, runnerID, keys] in try await client.accessToken(runnerID: runnerID, keys: keys) }
@@ -29,7 +30,7 @@ actor AccessTokenCache {
         return fresh
     }
 
-    func invalidate() {
+    public func invalidate() {
         token = nil
     }
 }

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import BrokerProtocol
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -29,11 +30,13 @@ public struct RunnerService: Service {
     let options: Options
     let logger: Logger
 
+    /// - Parameter tokens: the process's broker access token; share one with the
+    ///   `CloneCredentialProvider` of the same process, so that it signs one assertion, not two.
     public init(runnerID: String, keys: RunnerKeys, broker: BrokerClient, transport: SCMTransport, options: Options = Options(),
-                logger: Logger = Logger(label: "scm-runner")) {
+                tokens: AccessTokenCache? = nil, logger: Logger = Logger(label: "scm-runner")) {
         self.runnerID = runnerID
         self.broker = broker
-        self.tokens = AccessTokenCache(client: broker, runnerID: runnerID, keys: keys)
+        self.tokens = tokens ?? AccessTokenCache(client: broker, runnerID: runnerID, keys: keys)
         self.executor = JobExecutor(keys: keys, transport: transport, logger: logger)
         self.options = options
         self.logger = logger
@@ -42,7 +45,7 @@ public struct RunnerService: Service {
     public func run() async throws {
         let slots = JobSlots(max(1, options.concurrency))
         let running = RunningJobs()
-        let (jobs, intake) = AsyncStream<RunnerJob>.makeStream()
+        let (jobs, intake) = AsyncStream<LeasedJob>.makeStream()
         logger.info("runner agent started", metadata: ["runner.id": "\(runnerID)", "broker": "\(broker.brokerURL)"])
         await withTaskGroup(of: Void.self) { group in
             // Jobs run outside the poll's cancellation: a shutdown stops polling, not work in hand.
@@ -67,7 +70,7 @@ public struct RunnerService: Service {
         logger.info("runner agent stopped", metadata: ["runner.id": "\(runnerID)"])
     }
 
-    private func pollLoop(slots: JobSlots, running: RunningJobs, intake: AsyncStream<RunnerJob>.Continuation) async throws {
+    private func pollLoop(slots: JobSlots, running: RunningJobs, intake: AsyncStream<LeasedJob>.Continuation) async throws {
         var backoff = Backoff(initial: options.retryInitial, maximum: options.retryMaximum)
         while !Task.isCancelled {
             let free = await slots.available()
@@ -99,14 +102,14 @@ public struct RunnerService: Service {
 
     /// Runs a job and reports its result, retrying the report while the broker is unreachable
     /// (for up to about a lease; after that the job is someone else's).
-    private func handle(_ job: RunnerJob) async {
+    private func handle(_ job: LeasedJob) async {
         logger.info("job started", metadata: ["job.id": "\(job.id)", "job.kind": "\(job.kind.rawValue)", "job.attempt": "\(job.attempt)"])
         let result = await executor.execute(job)
         // Cancelled (not a graceful shutdown, which lets jobs finish): report nothing, and the
         // lease returns the job to the queue.
         guard !Task.isCancelled else { return }
-        if case .failed(let code, _) = result {
-            logger.warning("job failed", metadata: ["job.id": "\(job.id)", "error": "\(code)"])
+        if case .failed(let failure) = result {
+            logger.warning("job failed", metadata: ["job.id": "\(job.id)", "error": "\(failure.code)"])
         }
         var backoff = Backoff(initial: options.retryInitial, maximum: options.retryMaximum)
         let deadline = ContinuousClock.now + .seconds(60)
@@ -114,7 +117,7 @@ public struct RunnerService: Service {
             do {
                 let token = try await tokens.current()
                 let verdict = try await broker.postResult(result, jobID: job.id, accessToken: token)
-                logger.info("job reported", metadata: ["job.id": "\(job.id)", "broker.verdict": "\(verdict)"])
+                logger.info("job reported", metadata: ["job.id": "\(job.id)", "broker.verdict": "\(verdict.rawValue)"])
                 return
             } catch BrokerClientError.unauthorized {
                 await tokens.invalidate()

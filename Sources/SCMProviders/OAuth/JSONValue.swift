@@ -1,13 +1,14 @@
 import Foundation
 
-/// A JSON document read without a schema: SCM responses differ in which fields they send and
+/// A JSON document read without a schema (one type for the whole package: SCM responses here,
+/// request bodies in the broker). SCM responses differ in which fields they send and
 /// how they spell them (`expires_in` as 3599 or "3599", `Error` or `error`, GitHub ids as
 /// numbers), so parsing looks fields up leniently instead of decoding fixed structs.
 ///
 /// Integers are kept exactly (GitHub and GitLab ids exceed what a Double holds precisely);
 /// `JSONDecoder` is used rather than `JSONSerialization` because it tells booleans and numbers
 /// apart the same way on every platform.
-enum JSONValue: Decodable, Equatable {
+public enum JSONValue: Decodable, Equatable, Sendable {
     case null
     case bool(Bool)
     case integer(Int64)
@@ -20,12 +21,12 @@ enum JSONValue: Decodable, Equatable {
     /// the runner should not spend memory on whatever a misbehaving server sends.
     static let maximumBodySize = 1 << 20
 
-    static func parse(_ bytes: [UInt8]) -> JSONValue? {
+    public static func parse(_ bytes: [UInt8]) -> JSONValue? {
         guard !bytes.isEmpty, bytes.count <= maximumBodySize else { return nil }
         return try? JSONDecoder().decode(JSONValue.self, from: Data(bytes))
     }
 
-    init(from decoder: any Decoder) throws {
+    public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {
             self = .null
@@ -44,7 +45,7 @@ enum JSONValue: Decodable, Equatable {
         }
     }
 
-    var object: [String: JSONValue]? {
+    public var object: [String: JSONValue]? {
         if case .object(let value) = self { value } else { nil }
     }
 
@@ -100,5 +101,17 @@ enum JSONValue: Decodable, Equatable {
 
     private static func fold(_ name: String) -> String {
         name.lowercased().replacingOccurrences(of: "_", with: "")
+    }
+
+    /// What kind of value this is, for error messages that must not quote the value.
+    public var typeName: String {
+        switch self {
+        case .null: "null"
+        case .bool: "a boolean"
+        case .integer, .double: "a number"
+        case .string: "a string"
+        case .array: "an array"
+        case .object: "an object"
+        }
     }
 }

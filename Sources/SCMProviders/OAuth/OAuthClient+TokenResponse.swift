@@ -86,6 +86,6 @@ extension OAuthClient {
     /// Visible ASCII only: anything else cannot travel in an Authorization header and would
     /// allow header injection if it did.
     static func isUsableToken(_ token: String) -> Bool {
-        !token.isEmpty && token.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F }
+        TokenShape.tokenProblem(token, maximumBytes: Int.max) == nil
     }
 }

@@ -1,43 +1,5 @@
 import Foundation
-
-/// Any JSON value, decoded strictly (a number is never a boolean), so request validation can
-/// tell a missing field from `null` and name exactly which field is wrong.
-enum JSONValue: Decodable, Equatable {
-    case null
-    case bool(Bool)
-    case number(Double)
-    case string(String)
-    case array([JSONValue])
-    case object([String: JSONValue])
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() {
-            self = .null
-        } else if let value = try? container.decode(Bool.self) {
-            self = .bool(value)
-        } else if let value = try? container.decode(Double.self) {
-            self = .number(value)
-        } else if let value = try? container.decode(String.self) {
-            self = .string(value)
-        } else if let value = try? container.decode([JSONValue].self) {
-            self = .array(value)
-        } else {
-            self = .object(try container.decode([String: JSONValue].self))
-        }
-    }
-
-    var typeName: String {
-        switch self {
-        case .null: "null"
-        case .bool: "a boolean"
-        case .number: "a number"
-        case .string: "a string"
-        case .array: "an array"
-        case .object: "an object"
-        }
-    }
-}
+import SCMProviders
 
 /// Reads fields of one JSON object. Errors name the field path and the expected type, never
 /// the value that was sent.
@@ -53,9 +15,14 @@ struct JSONObjectReader {
         self.path = path
     }
 
-    static func parse(_ bytes: [UInt8]) throws(APIError) -> JSONObjectReader {
+    /// Untyped `throws` on purpose: with `throws(APIError)`, the Swift 6.3 optimiser inlined the
+    /// typed error's boxing into large async handlers (through `Request.jsonObject()`) and merged
+    /// it with the `await`'s error path into IR that crashes LLVM's coroutine splitting
+    /// (`IntegrationsController.update`, `swift build -c release`, signal 11 in CoroSplit). Keep
+    /// typed throws out of the helpers async handlers await on.
+    static func parse(_ bytes: [UInt8]) throws -> JSONObjectReader {
         guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(bytes)) else {
-            throw .invalidRequest("the body is not valid JSON")
+            throw APIError.invalidRequest("the body is not valid JSON")
         }
         return try JSONObjectReader(value)
     }
@@ -114,7 +81,12 @@ struct JSONObjectReader {
     func integer(_ key: String, in range: ClosedRange<Int>) throws(APIError) -> Int? {
         switch fields[key] {
         case nil: return nil
-        case .number(let value):
+        case .integer(let value):
+            guard value >= Int64(range.lowerBound), value <= Int64(range.upperBound) else {
+                throw .invalidRequest("`\(name(key))` must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+            }
+            return Int(value)
+        case .double(let value):
             guard value.rounded() == value, value >= Double(range.lowerBound), value <= Double(range.upperBound) else {
                 throw .invalidRequest("`\(name(key))` must be a whole number from \(range.lowerBound) to \(range.upperBound)")
             }
@@ -129,4 +101,7 @@ struct JSONObjectReader {
     }
 
     func value(_ key: String) -> JSONValue? { fields[key] }
+
+    /// The whole object, for decoding it as a type.
+    var value: JSONValue { .object(fields) }
 }
