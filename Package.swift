@@ -25,6 +25,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // OpenSSL 3 from the OS (libssl-dev). The module map's header also carries
@@ -60,6 +62,18 @@ let package = Package(
             dependencies: [
                 "BrokerCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The store for several brokers: PostgreSQL through postgres-nio.
+        .target(
+            name: "BrokerPostgres",
+            dependencies: [
+                "BrokerCore", "BrokerProtocol", "SCMProviders",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -152,7 +166,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BrokerStoreTests",
-            dependencies: ["BrokerCore", "BrokerSQLite", "BrokerProtocol", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["BrokerCore", "BrokerSQLite", "BrokerProtocol", "BrokerPostgres", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

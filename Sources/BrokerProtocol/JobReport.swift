@@ -60,6 +60,13 @@ public struct ReportedFailure: Codable, Sendable, Equatable {
         self.code = code
         self.message = message
     }
+
+    /// `message` may be left out.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        code = try container.decode(String.self, forKey: .code)
+        message = try container.decodeIfPresent(String.self, forKey: .message) ?? ""
+    }
 }
 
 /// A new connection as the broker stores it: credentials sealed to the runner, the SCM

@@ -55,8 +55,48 @@ public struct LeasedJob: Codable, Sendable, Equatable {
 /// `GET /runner/v1/jobs`'s answer.
 public struct JobListing: Codable, Sendable, Equatable {
     public var jobs: [LeasedJob]
+    /// Ids of jobs this side could not read (a kind, provider or payload from a newer broker):
+    /// the runner reports them failed instead of letting one job block the others.
+    public var unreadable: [String] = []
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case jobs
+    }
 
     public init(jobs: [LeasedJob]) {
         self.jobs = jobs
+    }
+
+    public init(from decoder: any Decoder) throws {
+        var container = try decoder.container(keyedBy: CodingKeys.self).nestedUnkeyedContainer(forKey: .jobs)
+        jobs = []
+        while !container.isAtEnd {
+            let entry = try container.decode(Readable.self)
+            if let job = entry.job {
+                jobs.append(job)
+            } else if let id = entry.id {
+                unreadable.append(id)
+            }
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(jobs, forKey: .jobs)
+    }
+
+    /// One entry: the job, or at least its id.
+    private struct Readable: Decodable {
+        var job: LeasedJob?
+        var id: String?
+
+        enum CodingKeys: String, CodingKey {
+            case id
+        }
+
+        init(from decoder: any Decoder) throws {
+            job = try? LeasedJob(from: decoder)
+            id = try? decoder.container(keyedBy: CodingKeys.self).decode(String.self, forKey: .id)
+        }
     }
 }

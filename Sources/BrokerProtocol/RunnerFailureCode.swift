@@ -15,6 +15,10 @@ public struct RunnerFailureCode: RawRepresentable, Hashable, Sendable, Codable, 
     public static let runnerCannotOpen = RunnerFailureCode(rawValue: "runner_cannot_open")
     /// The job is missing what its kind needs.
     public static let incompleteJob = RunnerFailureCode(rawValue: "incomplete_job")
+    /// The runner cannot read the job (a kind or provider newer than the runner): upgrade it.
+    public static let unsupportedJob = RunnerFailureCode(rawValue: "unsupported_job")
+    /// The broker's answer is not in a form this runner reads (a newer broker).
+    public static let unreadableAnswer = RunnerFailureCode(rawValue: "unreadable_answer")
     /// Anything else that went wrong on the runner.
     public static let runnerError = RunnerFailureCode(rawValue: "runner_error")
     /// The SCM refused the integration's OAuth app during a refresh: an admin must fix it.

@@ -51,10 +51,16 @@ public struct BrokerClient: Sendable {
 
     /// Waits up to `wait` seconds for jobs and leases at most `max` of them.
     public func pollJobs(accessToken: AccessToken, wait: Int, max: Int) async throws -> [LeasedJob] {
+        try await poll(accessToken: accessToken, wait: wait, max: max).jobs
+    }
+
+    /// Waits up to `wait` seconds for jobs and leases at most `max` of them; the listing names
+    /// the jobs this runner could not read.
+    public func poll(accessToken: AccessToken, wait: Int, max: Int) async throws -> JobListing {
         let response = try await send(.GET, "/runner/v1/jobs?wait=\(wait)&max=\(max)", bearer: accessToken.value,
                                       timeout: .seconds(Int64(wait) + 15))
         if response.status == .unauthorized { throw BrokerClientError.unauthorized }
-        return try decode(JobListing.self, response, expecting: .ok).jobs
+        return try decode(JobListing.self, response, expecting: .ok)
     }
 
     /// What the broker made of a job report.

@@ -61,6 +61,22 @@ struct BrokerProtocolContractTests {
         }
     }
 
+    @Test func aJobTheRunnerCannotReadDoesNotHideTheOthers() throws {
+        let good = LeasedJob(id: "good", kind: .revokeConnection, attempt: 1, leaseExpiresAt: nil,
+                             integration: RunnerIntegration(id: "i", name: "n", provider: .gitlab, url: "https://gitlab.com/g",
+                                                            apiURL: "https://gitlab.com/api/v4", gitURL: nil, callbackURL: "https://b/cb",
+                                                            oauth: nil, githubApp: nil, pat: .init(enabled: true)),
+                             payload: .revocation(RevocationPayload(connectionID: "c", user: "u", credentials: "jwe")))
+        let encoded = String(decoding: try WireFormat.encode(good), as: UTF8.self)
+        let future = encoded.replacingOccurrences(of: #""id":"good""#, with: #""id":"future""#)
+            .replacingOccurrences(of: #""revoke_connection""#, with: #""mint_environment_pat""#)
+        let otherProvider = encoded.replacingOccurrences(of: #""id":"good""#, with: #""id":"elsewhere""#)
+            .replacingOccurrences(of: #""gitlab""#, with: #""gitea""#)
+        let listing = try WireFormat.decode(JobListing.self, from: Data(#"{"jobs":[\#(future),\#(encoded),\#(otherProvider),{"no":"id"}]}"#.utf8))
+        #expect(listing.jobs == [good])
+        #expect(listing.unreadable == ["future", "elsewhere"])
+    }
+
     @Test func everyReportReachesTheBrokerAsTheRunnerSentIt() async throws {
         let broker = try TestBroker()
         try await broker.withClient { api in

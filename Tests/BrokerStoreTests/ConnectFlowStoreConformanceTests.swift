@@ -8,7 +8,7 @@ struct ConnectFlowStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func serviceTokensAreFoundByHash(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let token = Sample.serviceToken(hash: "svc-hash-1")
         let other = Sample.serviceToken(hash: "svc-hash-2", name: "second")
         try await store.insertServiceToken(token)
@@ -25,7 +25,7 @@ struct ConnectFlowStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func aTicketStartsOneFlowForItsUser(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let (_, integration) = try await Sample.connectable(in: store)
         let ticket = Sample.ticket(for: integration, user: "alice")
         try await store.insertConnectTicket(ticket, now: Sample.now)
@@ -48,7 +48,7 @@ struct ConnectFlowStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func anUnknownTicketStartsNothing(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let (_, integration) = try await Sample.connectable(in: store)
         let flow = Sample.flow(for: integration)
         let started = try await store.startFlow(ticketHash: "never-issued", flow: flow, now: Sample.now)
@@ -58,7 +58,7 @@ struct ConnectFlowStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func anExpiredTicketStartsNothing(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let (_, integration) = try await Sample.connectable(in: store)
         let ticket = Sample.ticket(for: integration, expiresIn: 600)
         try await store.insertConnectTicket(ticket, now: Sample.now)
@@ -71,7 +71,7 @@ struct ConnectFlowStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func aTicketForAnotherIntegrationStartsNothingAndStaysUsable(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let (runner, integration) = try await Sample.connectable(in: store)
         let other = Sample.integration(runnerID: runner.id, name: "other-org")
         try await store.insertIntegration(other)
@@ -92,7 +92,7 @@ struct ConnectFlowStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func aTicketForAMissingIntegrationIsNotFound(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let (_, integration) = try await Sample.connectable(in: store)
         let orphan = ConnectTicket(tokenHash: "orphan", user: "alice", integrationID: "no-such-integration",
                                    expiresAt: Sample.now.addingTimeInterval(600))
@@ -108,7 +108,7 @@ struct ConnectFlowStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func concurrentStartsSpendATicketOnce(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let (_, integration) = try await Sample.connectable(in: store)
         let ticket = Sample.ticket(for: integration)
         try await store.insertConnectTicket(ticket, now: Sample.now)
@@ -129,7 +129,7 @@ struct ConnectFlowStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func flowsAreFoundByIDAndStateHashWithEveryField(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let (_, integration) = try await Sample.connectable(in: store)
 
         var flow = try await Sample.startedFlow(in: store, integration: integration, user: "alice")
@@ -170,7 +170,7 @@ struct ConnectFlowStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func beginExchangeUsesTheStateOnceAndQueuesOneJob(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let (_, integration) = try await Sample.connectable(in: store)
         let flow = try await Sample.startedFlow(in: store, integration: integration)
         let job = Sample.exchangeJob(for: flow)
@@ -197,7 +197,7 @@ struct ConnectFlowStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func concurrentCallbacksBeginOneExchange(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let (_, integration) = try await Sample.connectable(in: store)
         let flow = try await Sample.startedFlow(in: store, integration: integration)
         let jobs = (0..<8).map { _ in Sample.exchangeJob(for: flow) }
@@ -217,7 +217,7 @@ struct ConnectFlowStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func failStartedFlowOnlyFailsStartedFlows(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let (_, integration) = try await Sample.connectable(in: store)
         let declined = FlowFailure(code: "access_denied", message: "You declined access at the SCM.")
 
@@ -250,7 +250,7 @@ struct ConnectFlowStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func abandoningAQueuedExchangeCancelsItsJobAndFailsTheFlow(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let (runner, integration) = try await Sample.connectable(in: store)
         let (exchanging, job) = try await Sample.exchangingFlow(in: store, integration: integration)
         var flow = exchanging
@@ -271,7 +271,7 @@ struct ConnectFlowStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func aLeasedExchangeIsNotAbandoned(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let (runner, integration) = try await Sample.connectable(in: store)
         let (flow, job) = try await Sample.exchangingFlow(in: store, integration: integration)
         let leased = try await store.leaseJobs(runnerID: runner.id, limit: 10, leaseDuration: 60, now: Sample.now.addingTimeInterval(1))
@@ -289,7 +289,7 @@ struct ConnectFlowStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func onlyExchangingFlowsAreAbandoned(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let (_, integration) = try await Sample.connectable(in: store)
         let failure = FlowFailure(code: "runner_offline", message: "No runner picked the connection up.")
         let started = try await Sample.startedFlow(in: store, integration: integration)
@@ -302,7 +302,7 @@ struct ConnectFlowStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func retryQueuesANewJobOnlyForTheNamedFailure(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let (runner, integration) = try await Sample.connectable(in: store)
         let (flow, first) = try await Sample.exchangingFlow(in: store, integration: integration)
         let failure = FlowFailure(code: "runner_offline", message: "No runner picked the connection up.")
@@ -344,7 +344,7 @@ struct ConnectFlowStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func retryRefusesFlowsThatDidNotFail(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let (_, integration) = try await Sample.connectable(in: store)
         let started = try await Sample.startedFlow(in: store, integration: integration)
         let onStarted = Sample.exchangeJob(for: started)

@@ -7,7 +7,7 @@ import Testing
 struct ConnectionStoreConformanceTests {
     @Test(arguments: StoreFixture.allCases)
     func connectionsRoundTripEveryField(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let (runner, integration) = try await Sample.connectable(in: store)
         let full = try await Sample.connect(in: store, integration: integration, user: "alice")
         #expect(try await store.connection(id: full.id) == full)
@@ -26,7 +26,7 @@ struct ConnectionStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func connectionsAreListedPerUser(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let (runner, integration) = try await Sample.connectable(in: store)
         let second = Sample.integration(runnerID: runner.id, name: "second-org")
         try await store.insertIntegration(second)
@@ -42,7 +42,7 @@ struct ConnectionStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func deletingAConnectionQueuesItsRevocation(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let (runner, integration) = try await Sample.connectable(in: store)
         let connection = try await Sample.connect(in: store, integration: integration, user: "alice", credentials: "jwe.alice.credentials")
         let bobs = try await Sample.connect(in: store, integration: integration, user: "bob")
@@ -70,7 +70,7 @@ struct ConnectionStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func anotherUsersConnectionIsNotDeleted(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let (runner, integration) = try await Sample.connectable(in: store)
         let connection = try await Sample.connect(in: store, integration: integration, user: "alice")
 
@@ -85,7 +85,7 @@ struct ConnectionStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func deletingARunnerDeletesItsJobsFlowsTicketsAndConnections(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let (runner, integration) = try await Sample.connectable(in: store)
         let (other, otherIntegration) = try await Sample.connectable(in: store, runnerName: "other")
 
@@ -121,7 +121,7 @@ struct ConnectionStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func deletingAnIntegrationDeletesItsConnectionsFlowsAndTickets(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let (runner, integration) = try await Sample.connectable(in: store)
         let kept = Sample.integration(runnerID: runner.id, name: "kept-org")
         try await store.insertIntegration(kept)
@@ -154,7 +154,7 @@ struct ConnectionStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func deletingAnIntegrationQueuesTheRevocationOfItsConnectionsWithWhatTheRunnerNeeds(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let (runner, integration) = try await Sample.connectable(in: store)
         let connection = try await Sample.connect(in: store, integration: integration, user: "bob", credentials: "jwe.bob.credentials")
         let (_, pending) = try await Sample.exchangingFlow(in: store, integration: integration, user: "alice")
@@ -179,7 +179,7 @@ struct ConnectionStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func aResultForADeletedIntegrationStoresNoConnection(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let (runner, integration) = try await Sample.connectable(in: store)
         let (_, job) = try await Sample.exchangingFlow(in: store, integration: integration, user: "alice")
         let leased = try await Sample.drain(store, runnerID: runner.id, at: Sample.now)
@@ -196,7 +196,7 @@ struct ConnectionStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func finishedJobsKeepNoSealedMaterialAndAreForgottenAfterADay(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let (runner, integration) = try await Sample.connectable(in: store)
         let (_, job) = try await Sample.exchangingFlow(in: store, integration: integration, user: "alice")
         _ = try await Sample.drain(store, runnerID: runner.id, at: Sample.now)

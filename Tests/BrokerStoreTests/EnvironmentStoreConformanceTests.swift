@@ -12,7 +12,7 @@ struct EnvironmentStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func grantsRoundTripAndAreRevokedOnceWithTheirAudit(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let (_, integration) = try await Sample.connectable(in: store)
         let grant = Self.grant(integration)
         try await store.insertCloneGrant(grant, audit: .about(grant, action: .environmentCreated, outcome: .success, time: Sample.now))
@@ -37,7 +37,7 @@ struct EnvironmentStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func aGrantForAMissingIntegrationIsNotFoundAndWritesNoAudit(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let (_, integration) = try await Sample.connectable(in: store)
         var grant = Self.grant(integration)
         grant.integrationID = "gone"
@@ -48,7 +48,7 @@ struct EnvironmentStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func deletingTheIntegrationRemovesItsGrants(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let (_, integration) = try await Sample.connectable(in: store)
         let grant = Self.grant(integration)
         try await store.insertCloneGrant(grant, audit: .about(grant, action: .environmentCreated, outcome: .success, time: Sample.now))
@@ -59,7 +59,7 @@ struct EnvironmentStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func oneRefreshLeasePerConnectionAndVersion(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let (runner, integration) = try await Sample.connectable(in: store)
         let connection = try await Sample.connect(in: store, integration: integration, user: "alice")
         let grant = Self.grant(integration)
@@ -99,7 +99,7 @@ struct EnvironmentStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func anExpiredLeaseCanBeTakenOverAndItsHolderCannotComplete(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let (runner, integration) = try await Sample.connectable(in: store)
         let connection = try await Sample.connect(in: store, integration: integration, user: "alice")
         let grant = Self.grant(integration)
@@ -129,7 +129,7 @@ struct EnvironmentStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func aLateResultIsKeptWhileNobodyTookTheLeaseOver(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let (runner, integration) = try await Sample.connectable(in: store)
         let connection = try await Sample.connect(in: store, integration: integration, user: "alice")
         _ = try await store.acquireRefreshLease(connectionID: connection.id, runnerID: runner.id, version: 1, leaseID: "slow",
@@ -149,7 +149,7 @@ struct EnvironmentStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func concurrentLeaseRequestsGrantExactlyOne(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let (runner, integration) = try await Sample.connectable(in: store)
         let connection = try await Sample.connect(in: store, integration: integration, user: "alice")
         let outcomes = try await withThrowingTaskGroup(of: RefreshLeaseOutcome.self) { group in
@@ -167,7 +167,7 @@ struct EnvironmentStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func auditEventsAreFilteredAndPagedInOrder(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         for (index, (user, runner)) in [("alice", "r1"), ("bob", "r1"), ("alice", "r2"), ("alice", "r1")].enumerated() {
             try await store.appendAudit(AuditEvent(time: Sample.now.addingTimeInterval(Double(index * 10)), action: .credentialIssued,
                                                    outcome: .success, runnerID: runner, environmentID: "env-\(index)", user: user,

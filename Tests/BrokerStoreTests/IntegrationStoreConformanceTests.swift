@@ -6,7 +6,7 @@ import Testing
 struct IntegrationStoreConformanceTests {
     @Test(arguments: StoreFixture.allCases)
     func roundTripsEveryField(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let runner = try await Sample.registeredRunner(in: store)
         var patOnly = Sample.integration(runnerID: runner.id, name: "server")
         patOnly.oauth = nil
@@ -41,7 +41,7 @@ struct IntegrationStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func nameIsUniquePerRunner(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let runner = try await Sample.registeredRunner(in: store)
         let other = try await Sample.registeredRunner(in: store, name: "other")
         try await store.insertIntegration(Sample.integration(runnerID: runner.id))
@@ -53,7 +53,7 @@ struct IntegrationStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func insertForAMissingRunnerIsNotFound(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let orphan = Sample.integration(runnerID: "no-such-runner")
         await #expect(throws: StoreError.self) { try await store.insertIntegration(orphan) }
         #expect(try await store.integration(id: orphan.id) == nil)
@@ -61,7 +61,7 @@ struct IntegrationStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func updateReplacesAndDeleteRemoves(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let runner = try await Sample.registeredRunner(in: store)
         var integration = Sample.integration(runnerID: runner.id)
         try await store.insertIntegration(integration)
@@ -89,7 +89,7 @@ struct IntegrationStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func updateFromAStaleVersionIsAConflictAndChangesNothing(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let runner = try await Sample.registeredRunner(in: store)
         let original = Sample.integration(runnerID: runner.id)
         try await store.insertIntegration(original)

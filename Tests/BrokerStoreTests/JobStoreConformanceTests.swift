@@ -9,7 +9,7 @@ struct JobStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func enqueuedJobsRoundTrip(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let (runner, integration) = try await Sample.connectable(in: store)
         let job = Job(id: Sample.id(), runnerID: runner.id, kind: .revokeConnection, integrationID: integration.id,
                       payload: #"{"connection_id":"c1","user":"alice","credentials":"jwe"}"#, createdAt: Sample.now)
@@ -20,7 +20,7 @@ struct JobStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func leasesTheRunnersOldestJobsUpToTheLimit(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let (runner, integration) = try await Sample.connectable(in: store)
         let (other, otherIntegration) = try await Sample.connectable(in: store, runnerName: "other")
         // Ids sort the other way round from creation, so the order can only come from the time.
@@ -57,7 +57,7 @@ struct JobStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func aLeaseHoldsUntilItRunsOut(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let (runner, integration) = try await Sample.connectable(in: store)
         let job = Sample.job(runnerID: runner.id, integrationID: integration.id)
         try await store.enqueueJob(job)
@@ -77,7 +77,7 @@ struct JobStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func aJobWhoseLeaseRanOutTooOftenIsGivenUpAndItsFlowFails(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let (runner, integration) = try await Sample.connectable(in: store)
         let (flow, job) = try await Sample.exchangingFlow(in: store, integration: integration)
 
@@ -108,7 +108,7 @@ struct JobStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func concurrentLeasesNeverHandOutAJobTwice(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let (runner, integration) = try await Sample.connectable(in: store)
         for index in 0..<20 {
             try await store.enqueueJob(Sample.job(runnerID: runner.id, integrationID: integration.id,
@@ -130,7 +130,7 @@ struct JobStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func aConnectedResultStoresTheConnectionAndConnectsTheFlowOnce(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let (runner, integration) = try await Sample.connectable(in: store)
         let (flow, job) = try await Sample.exchangingFlow(in: store, integration: integration, user: "alice")
         _ = try await store.leaseJobs(runnerID: runner.id, limit: 10, leaseDuration: 60, now: Sample.now.addingTimeInterval(1))
@@ -166,7 +166,7 @@ struct JobStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func aFailedResultFailsTheFlow(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let (runner, integration) = try await Sample.connectable(in: store)
         let (exchanging, job) = try await Sample.exchangingFlow(in: store, integration: integration, user: "alice")
         var flow = exchanging
@@ -189,7 +189,7 @@ struct JobStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func aSucceededResultCompletesAJobWithoutAFlow(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let (runner, integration) = try await Sample.connectable(in: store)
         let job = Sample.job(runnerID: runner.id, integrationID: integration.id)
         try await store.enqueueJob(job)
@@ -205,7 +205,7 @@ struct JobStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func anotherRunnersJobIsNotFound(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let (runner, integration) = try await Sample.connectable(in: store)
         let (other, _) = try await Sample.connectable(in: store, runnerName: "other")
         let (flow, job) = try await Sample.exchangingFlow(in: store, integration: integration)
@@ -224,7 +224,7 @@ struct JobStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func aCancelledJobIsADuplicate(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let (runner, integration) = try await Sample.connectable(in: store)
         let (flow, job) = try await Sample.exchangingFlow(in: store, integration: integration, user: "alice")
         let timeout = FlowFailure(code: "runner_offline", message: "No runner picked the connection up.")
@@ -242,7 +242,7 @@ struct JobStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func concurrentResultsAreAppliedOnce(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let (runner, integration) = try await Sample.connectable(in: store)
         let (_, job) = try await Sample.exchangingFlow(in: store, integration: integration, user: "alice")
         let connections = (0..<6).map { Sample.connection(for: integration, user: "alice", credentials: "jwe.\($0)") }
@@ -264,7 +264,7 @@ struct JobStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func aNewConnectionReplacesTheUsersOlderOneAndQueuesItsRevocation(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let (runner, integration) = try await Sample.connectable(in: store)
         let older = try await Sample.connect(in: store, integration: integration, user: "alice", credentials: "jwe.older.credentials")
         let bobs = try await Sample.connect(in: store, integration: integration, user: "bob", credentials: "jwe.bob.credentials")

@@ -13,7 +13,7 @@ struct OrganizationCredentialStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func credentialsAreUsedInTurnSkippingRateLimitedOnes(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let (_, integration) = try await Sample.connectable(in: store)
         let credentials = ["svc-a", "svc-b", "svc-c"].enumerated().map { Self.credential(integration, $1, at: Double($0)) }
         try await store.setCredentialMode(integrationID: integration.id, mode: .organization, credentials: credentials,
@@ -43,7 +43,7 @@ struct OrganizationCredentialStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func settingTheModeReplacesTheCredentialsAndChecksTheVersion(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let (_, integration) = try await Sample.connectable(in: store)
         let first = Self.credential(integration, "svc-a", at: 0)
         try await store.setCredentialMode(integrationID: integration.id, mode: .organization, credentials: [first],
@@ -64,7 +64,7 @@ struct OrganizationCredentialStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func deletingTheIntegrationDeletesItsOrganizationCredentials(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let (_, integration) = try await Sample.connectable(in: store)
         try await store.setCredentialMode(integrationID: integration.id, mode: .organization, credentials: [Self.credential(integration, "svc", at: 0)],
                                           expectedUpdatedAt: integration.updatedAt, updatedAt: Sample.now.addingTimeInterval(1))
@@ -74,7 +74,7 @@ struct OrganizationCredentialStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func aPATFlowTakesItsFormOnceWithTheCurrentCSRFHash(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let (runner, integration) = try await Sample.connectable(in: store)
         let ticket = Sample.ticket(for: integration, user: "alice")
         try await store.insertConnectTicket(ticket, now: Sample.now)

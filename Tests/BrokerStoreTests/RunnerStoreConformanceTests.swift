@@ -6,7 +6,7 @@ import Testing
 struct RunnerStoreConformanceTests {
     @Test(arguments: StoreFixture.allCases)
     func insertsAndReadsPendingRunners(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let first = Sample.runner("eu-1")
         let second = Sample.runner("us-1")
         try await store.insertRunner(first, registration: Sample.registration(for: first))
@@ -18,7 +18,7 @@ struct RunnerStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func duplicateNameIsAConflictAndWritesNothing(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let first = Sample.runner("eu-1")
         try await store.insertRunner(first, registration: Sample.registration(for: first))
         let clash = Sample.runner("eu-1")
@@ -35,7 +35,7 @@ struct RunnerStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func registrationTokenIsOneTime(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let runner = Sample.runner()
         let registration = Sample.registration(for: runner)
         try await store.insertRunner(runner, registration: registration)
@@ -53,7 +53,7 @@ struct RunnerStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func expiredRegistrationTokenIsRefusedAndChangesNothing(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let runner = Sample.runner()
         let registration = Sample.registration(for: runner, expiresIn: 3600)
         try await store.insertRunner(runner, registration: registration)
@@ -66,7 +66,7 @@ struct RunnerStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func deletingARunnerDeletesEverythingItOwns(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let runner = try await Sample.registeredRunner(in: store)
         let other = try await Sample.registeredRunner(in: store, name: "other")
         let integration = Sample.integration(runnerID: runner.id)
@@ -86,7 +86,7 @@ struct RunnerStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func touchRecordsLastSeen(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let runner = try await Sample.registeredRunner(in: store)
         try await store.touchRunner(id: runner.id, at: Sample.now.addingTimeInterval(42))
         #expect(try await store.runner(id: runner.id)?.lastSeenAt == Sample.now.addingTimeInterval(42))

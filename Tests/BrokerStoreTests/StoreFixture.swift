@@ -1,24 +1,62 @@
 import BrokerCore
+import BrokerPostgres
 import BrokerProtocol
 import BrokerSQLite
 import Foundation
 import Testing
 
 /// Every store implementation the conformance suite runs against. A new store adds a case.
+///
+/// PostgreSQL runs when `SCM_BROKER_TEST_DATABASE_URL` names a database (`.ci/run` starts one on
+/// loopback and sets it); each test gets a schema of its own. Without it the PostgreSQL cases
+/// are skipped with a printed reason, except under CI (`CI` set), where they run and fail
+/// loudly rather than pass by not running.
 enum StoreFixture: String, CaseIterable, CustomTestStringConvertible, Sendable {
     case sqlite
+    case postgres
 
     var testDescription: String { rawValue }
 
-    func make() throws -> any Store {
+    static let databaseURLVariable = "SCM_BROKER_TEST_DATABASE_URL"
+
+    static var allCases: [StoreFixture] {
+        let environment = ProcessInfo.processInfo.environment
+        if environment[databaseURLVariable] != nil || environment["CI"] != nil { return [.sqlite, .postgres] }
+        skipNotice
+        return [.sqlite]
+    }
+
+    private static let skipNotice: Void = {
+        print("BrokerStoreTests: \(databaseURLVariable) is not set; the PostgreSQL store's conformance runs are skipped on this machine")
+    }()
+
+    func make() async throws -> any Store {
         switch self {
         case .sqlite:
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("store-\(UUID().uuidString)").path
             return try SQLiteStore(dataDirectory: directory)
+        case .postgres:
+            guard let url = ProcessInfo.processInfo.environment[Self.databaseURLVariable] else {
+                throw StoreError(.unavailable, "\(Self.databaseURLVariable) is not set: the PostgreSQL store cannot be tested")
+            }
+            return try await PostgresTestDatabase.store(url: url)
         }
     }
 }
 
+/// A PostgreSQL store in a fresh schema of the test database.
+enum PostgresTestDatabase {
+    static func store(url: String) async throws -> PostgresStore {
+        let schema = "test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        var settings = try PostgresSettings(url: url)
+        settings.maximumConnections = 4
+        let admin = try await PostgresStore.connect(settings, migrate: false)
+        try await admin.createSchema(schema)
+        admin.shutdown()
+        settings.schema = schema
+        return try await PostgresStore.connect(settings)
+    }
+}
 
 enum Sample {
     static let now = Date(timeIntervalSince1970: 1_800_000_000)

@@ -6,7 +6,7 @@ import Testing
 struct TokenStoreConformanceTests {
     @Test(arguments: StoreFixture.allCases)
     func adminTokensAreFoundByHash(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         #expect(try await store.adminTokenCount() == 0)
         let token = AdminToken(id: "a1", name: "initial", tokenHash: "hash-1", createdAt: Sample.now)
         try await store.insertAdminToken(token)
@@ -17,7 +17,7 @@ struct TokenStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func assertionJTIsAreOneTimePerRunner(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let runner = try await Sample.registeredRunner(in: store)
         let other = try await Sample.registeredRunner(in: store, name: "other")
         let expiry = Sample.now.addingTimeInterval(300)
@@ -29,7 +29,7 @@ struct TokenStoreConformanceTests {
 
     @Test(arguments: StoreFixture.allCases)
     func runnerAccessTokensAreFoundByHashAndExpiredOnesPruned(_ fixture: StoreFixture) async throws {
-        let store = try fixture.make()
+        let store = try await fixture.make()
         let runner = try await Sample.registeredRunner(in: store)
         let old = RunnerAccessToken(runnerID: runner.id, tokenHash: "old", expiresAt: Sample.now.addingTimeInterval(900))
         try await store.insertRunnerAccessToken(old, now: Sample.now)

@@ -26,35 +26,9 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     public static let internalError = APIError(.internalServerError, code: .internalError, "internal error; see the broker log")
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        let body = ErrorBody(error: .init(code: code.rawValue, message: message, details: details))
+        let body = ErrorBody(code: code.rawValue, message: message, details: details)
         var response = try JSONResponse(body, status: status).response(from: request, context: context)
         if status == .unauthorized { response.headers[.wwwAuthenticate] = "Bearer" }
         return response
-    }
-
-    struct ErrorBody: Encodable {
-        struct Detail: Encodable {
-            var code: String
-            var message: String
-            var details: [String: String] = [:]
-
-            func encode(to encoder: any Encoder) throws {
-                var container = encoder.container(keyedBy: Key.self)
-                try container.encode(code, forKey: Key("code"))
-                try container.encode(message, forKey: Key("message"))
-                for (key, value) in details.sorted(by: { $0.key < $1.key }) where key != "code" && key != "message" {
-                    try container.encode(value, forKey: Key(key))
-                }
-            }
-
-            struct Key: CodingKey {
-                var stringValue: String
-                var intValue: Int? { nil }
-                init(_ string: String) { stringValue = string }
-                init?(stringValue: String) { self.stringValue = stringValue }
-                init?(intValue: Int) { nil }
-            }
-        }
-        var error: Detail
     }
 }

@@ -133,6 +133,7 @@ private enum Scalar {
             return bool as! T
         }
         if type == Int.self { return try integer(value, path: path) as! T }
+        if type == Int64.self { return Int64(try integer(value, path: path)) as! T }
         if type == Double.self {
             switch value {
             case .integer(let number): return Double(number) as! T
@@ -151,6 +152,11 @@ private enum Scalar {
             guard allowed.allowedValues.contains(text) else {
                 throw Problem(message: "`\(Problem.path(path))` must be one of \(allowed.allowedValues.map { "\"\($0)\"" }.joined(separator: ", "))")
             }
+        }
+        // Other scalars (narrower integers, Float, Data…) are not read by any request type; were one
+        // added, decoding it through a container would come back here forever.
+        if type is any BinaryInteger.Type || type is any BinaryFloatingPoint.Type || type == Data.self {
+            throw unsupported(path)
         }
         return try T(from: ValueDecoder(value: value, codingPath: path))
     }

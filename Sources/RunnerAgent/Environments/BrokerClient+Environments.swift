@@ -73,7 +73,7 @@ extension BrokerClient {
         do {
             return try WireFormat.decode(T.self, from: bytes)
         } catch {
-            throw RunnerError("the broker sent an unexpected response")
+            throw RunnerError(.unreadableAnswer, "the broker sent an answer this runner cannot read; is the broker newer than the runner?")
         }
     }
 

@@ -317,6 +317,8 @@ public actor CloneCredentialProvider {
                 throw CloneCredentialError(.broker(refusal.code), refusal.message)
             } catch let error as CloneCredentialError {
                 throw error
+            } catch let error as RunnerError where error.code == .unreadableAnswer {
+                throw CloneCredentialError(.init(rawValue: error.code.rawValue), error.message)
             } catch is CancellationError {
                 throw CancellationError()
             } catch {

@@ -1,3 +1,4 @@
+import BrokerProtocol
 import Foundation
 import Hummingbird
 import Logging
@@ -98,21 +99,23 @@ public enum CredentialSocketServer {
             return refusal(status(for: error.code), error.code, error.message)
         } catch {
             logger.error("credential failed", metadata: metadata.merging(["error": "\(type(of: error))"]) { $1 })
-            return refusal(.internalServerError, CloneCredentialError.Code(rawValue: "runner_error"), "the runner failed; see its log")
+            return refusal(.internalServerError, CloneCredentialError.Code(rawValue: RunnerFailureCode.runnerError.rawValue),
+                           "the runner failed; see its log")
         }
     }
 
     static func status(for code: CloneCredentialError.Code) -> HTTPResponse.Status {
-        switch code.rawValue {
-        case "grant_expired", "grant_revoked", "environment_not_found", "repository_not_granted", "endpoint_mismatch": .forbidden
-        case "needs_reconnect", "scm_authorization_required", "no_github_app": .conflict
-        case "refresh_in_progress", "organization_credentials_exhausted": .serviceUnavailable
-        default: .badGateway
+        let broker = { (code: BrokerErrorCode) in CloneCredentialError.Code.broker(code.rawValue) }
+        if [broker(.grantExpired), broker(.grantRevoked), broker(.environmentNotFound), .repositoryNotGranted, .endpointMismatch].contains(code) {
+            return .forbidden
         }
+        if [.needsReconnect, broker(.scmAuthorizationRequired), broker(.noGithubApp)].contains(code) { return .conflict }
+        if [.refreshInProgress, broker(.organizationCredentialsExhausted)].contains(code) { return .serviceUnavailable }
+        return .badGateway
     }
 
     static func refusal(_ status: HTTPResponse.Status, _ code: CloneCredentialError.Code, _ message: String) -> Response {
-        let body = (try? JSONEncoder().encode(["error": ["code": code.rawValue, "message": message]])) ?? Data()
+        let body = (try? WireFormat.encode(ErrorBody(code: code.rawValue, message: message))) ?? Data()
         return Response(status: status, headers: [.contentType: "application/json", .cacheControl: "no-store"],
                         body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }

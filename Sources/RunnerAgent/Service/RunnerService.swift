@@ -76,9 +76,15 @@ public struct RunnerService: Service {
             let free = await slots.available()
             do {
                 let token = try await tokens.current()
-                let leased = try await broker.pollJobs(accessToken: token, wait: options.pollWait, max: min(free, Self.maximumJobsPerPoll))
+                let listing = try await broker.poll(accessToken: token, wait: options.pollWait, max: min(free, Self.maximumJobsPerPoll))
                 backoff.reset()
-                for job in leased {
+                for id in listing.unreadable {
+                    logger.error("a leased job cannot be read by this runner; is the broker newer?", metadata: ["job.id": "\(id)"])
+                    _ = try? await broker.postResult(.failed(ReportedFailure(
+                        code: RunnerFailureCode.unsupportedJob.rawValue,
+                        message: "The runner cannot read this job; upgrade the runner to the broker's version.")), jobID: id, accessToken: token)
+                }
+                for job in listing.jobs {
                     // A job this process still runs came back because its lease ran out: running
                     // it twice would spend the same authorization code twice.
                     guard await running.start(job.id) else {

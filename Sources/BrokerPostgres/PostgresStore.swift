@@ -1,0 +1,134 @@
+import BrokerCore
+import Foundation
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+
+/// The store for several brokers: PostgreSQL through postgres-nio's connection pool.
+///
+/// Every write runs as one SERIALIZABLE transaction, retried when PostgreSQL reports a
+/// serialization failure: two brokers (or two requests) that race for the same ticket, lease or
+/// job see the same outcomes the single-writer SQLite store gives, which the shared conformance
+/// suite checks. Times are kept as seconds since 1970 (double precision), as in SQLite.
+public final class PostgresStore: Store, Service {
+    let client: PostgresClient
+    let logger: Logger
+    /// The pool's own run loop. postgres-nio's client needs one for as long as it is used; the
+    /// store owns it so that it works wherever a store does (the server, tests, the benchmark,
+    /// one-off commands) and ends it in `shutdown()`.
+    private let runner: Task<Void, Never>
+
+    /// Connects (lazily: the first statement opens the first connection) and brings the schema
+    /// to the current version; two brokers starting at once migrate once.
+    public static func connect(_ settings: PostgresSettings, migrate: Bool = true,
+                               logger: Logger = Logger(label: "scm-broker.postgres")) async throws -> PostgresStore {
+        let store = PostgresStore(client: PostgresClient(configuration: try settings.clientConfiguration(), backgroundLogger: logger),
+                                  logger: logger)
+        guard migrate else { return store }
+        do {
+            try await store.migrate()
+        } catch let error as PSQLError {
+            store.shutdown()
+            throw Self.map(error)
+        } catch {
+            store.shutdown()
+            throw error
+        }
+        return store
+    }
+
+    /// Creates a schema (for a store of its own in a shared database, as tests use).
+    public func createSchema(_ name: String) async throws {
+        guard !name.isEmpty, name.utf8.count <= 63, name.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F })
+        else { throw StoreError(.unavailable, "a schema name is 1–63 characters of a–z, 0–9 and _") }
+        try await write { db in try await db.execute("CREATE SCHEMA IF NOT EXISTS \(name)") }
+    }
+
+    private init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+        runner = Task { await client.run() }
+    }
+
+    deinit { runner.cancel() }
+
+    /// Closes the pool.
+    public func shutdown() {
+        runner.cancel()
+    }
+
+    /// As a service: keeps the pool until a graceful shutdown, then closes it.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        shutdown()
+    }
+
+    /// The database answers (for readiness probes).
+    public func ping() async throws {
+        try await read { session in _ = try await session.execute("SELECT 1") }
+    }
+
+    // MARK: Transactions
+
+    /// How often a write is tried when PostgreSQL reports it conflicted with a concurrent one.
+    static let maximumAttempts = 8
+
+    /// Runs `body` as one SERIALIZABLE transaction, retrying it (from the start) after a
+    /// serialization failure or deadlock.
+    @discardableResult
+    func write<T: Sendable>(_ body: (SQLSession) async throws -> T) async throws -> T {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return try await client.withConnection { connection in
+                    let session = SQLSession(connection: connection, logger: logger)
+                    try await session.execute("BEGIN ISOLATION LEVEL SERIALIZABLE")
+                    do {
+                        let result = try await body(session)
+                        try await session.execute("COMMIT")
+                        return result
+                    } catch {
+                        _ = try? await session.execute("ROLLBACK")
+                        throw error
+                    }
+                }
+            } catch let error as PSQLError where Self.isRetryable(error) && attempt < Self.maximumAttempts {
+                // Back off a little, differently each time, so the racers do not collide again.
+                try await Task.sleep(for: .milliseconds(Int.random(in: 1...(5 * attempt))))
+            } catch let error as StoreError {
+                throw error
+            } catch let error as PSQLError {
+                throw Self.map(error)
+            }
+        }
+    }
+
+    /// Runs `body` on one connection outside a transaction: single statements that only read.
+    func read<T: Sendable>(_ body: (SQLSession) async throws -> T) async throws -> T {
+        do {
+            return try await client.withConnection { connection in
+                try await body(SQLSession(connection: connection, logger: logger))
+            }
+        } catch let error as StoreError {
+            throw error
+        } catch let error as PSQLError {
+            throw Self.map(error)
+        }
+    }
+
+    static func isRetryable(_ error: PSQLError) -> Bool {
+        let state = error.serverInfo?[.sqlState]
+        return state == "40001" || state == "40P01"
+    }
+
+    /// Only the SQLSTATE and constraint name are used: PostgreSQL's detail text may quote values.
+    static func map(_ error: PSQLError) -> StoreError {
+        switch error.serverInfo?[.sqlState] {
+        case "23505": StoreError(.conflict, "already exists")
+        case "23503": StoreError(.notFound, "refers to something that no longer exists")
+        case let state?: StoreError(.unavailable, "database error (SQLSTATE \(state))")
+        case nil: StoreError(.unavailable, "the database cannot be reached (\(error.code))")
+        }
+    }
+}
