@@ -130,7 +130,7 @@ let package = Package(
         .executableTarget(
             name: "scm-broker",
             dependencies: [
-                "BrokerServer", "RunnerAgent", "BrokerProtocol",
+                "BrokerServer", "RunnerAgent", "BrokerProtocol", "BrokerPostgres", "BrokerSQLite", "BrokerCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -182,6 +182,7 @@ let package = Package(
             name: "BrokerServerTests",
             dependencies: [
                 "BrokerServer", "RunnerAgent", "BrokerCrypto", "BrokerSQLite", "FakeSCM", "SCMProviders", "BrokerCore", "BrokerProtocol",
+                "BrokerPostgres",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

@@ -37,6 +37,18 @@ public final class PostgresStore: Store, Service {
         return store
     }
 
+    /// A store in a schema of its own, created if missing: several deployments (or tests)
+    /// sharing one database.
+    public static func connect(_ settings: PostgresSettings, creatingSchema schema: String,
+                               logger: Logger = Logger(label: "scm-broker.postgres")) async throws -> PostgresStore {
+        let admin = try await connect(settings, migrate: false, logger: logger)
+        defer { admin.shutdown() }
+        try await admin.createSchema(schema)
+        var settings = settings
+        settings.schema = schema
+        return try await connect(settings, logger: logger)
+    }
+
     /// Creates a schema (for a store of its own in a shared database, as tests use).
     public func createSchema(_ name: String) async throws {
         guard !name.isEmpty, name.utf8.count <= 63, name.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F })
@@ -63,9 +75,9 @@ public final class PostgresStore: Store, Service {
         shutdown()
     }
 
-    /// The database answers (for readiness probes).
-    public func ping() async throws {
-        try await read { session in _ = try await session.execute("SELECT 1") }
+    /// The database answers and every migration has been applied.
+    public func checkReady() async throws {
+        guard try await isMigrated() else { throw StoreError(.unavailable, "the database schema is not the current one") }
     }
 
     // MARK: Transactions

@@ -24,6 +24,8 @@ public struct BrokerErrorCode: RawRepresentable, Hashable, Sendable, Codable, Cu
     public static let unsupportedMediaType = BrokerErrorCode("unsupported_media_type")
     /// Request bodies are limited to 64 KiB.
     public static let payloadTooLarge = BrokerErrorCode("payload_too_large")
+    /// The store does not answer or its schema is not current (`/readyz`).
+    public static let notReady = BrokerErrorCode("not_ready")
     /// A fault of the broker's; details only in its log.
     public static let internalError = BrokerErrorCode("internal_error")
     /// Secrets can only be sealed to a runner that registered its keys.

@@ -33,6 +33,11 @@ public final class SQLiteStore: Store {
         try self.init(path: (dataDirectory as NSString).appendingPathComponent("broker.sqlite"))
     }
 
+    /// The file answers; migrations ran when the store was opened.
+    public func checkReady() async throws {
+        _ = try await read { db in try Int.fetchOne(db, sql: "SELECT 1") }
+    }
+
     /// Moves everything from the WAL into the main file (tests scan the file afterwards).
     public func checkpoint() async throws {
         try await pool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }

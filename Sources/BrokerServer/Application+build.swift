@@ -17,11 +17,15 @@ public func buildApplication(
     try await AdminTokens.bootstrap(store: store, keysDirectory: configuration.keysDirectory, logger: logger, clock: clock)
     let notifier = JobNotifier()
     let router = buildRouter(configuration, store: store, clock: clock, notifier: notifier)
-    let app = Application(
+    var app = Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
         logger: logger
     )
+    // A database shared with other brokers tells this one about the jobs they queue.
+    if let announcements = store as? any JobAnnouncements {
+        app.addServices(JobAnnouncementRelay(announcements: announcements, notifier: notifier))
+    }
     logger.info("scm-broker ready", metadata: ["public_url": "\(configuration.publicURL)"])
     return app
 }
@@ -34,7 +38,7 @@ func buildRouter(_ configuration: BrokerConfiguration, store: any Store, clock: 
         APIErrorMiddleware()
         BearerAuthenticator(store: store, clock: clock)
     }
-    HealthController().addRoutes(to: router)
+    HealthController(store: store).addRoutes(to: router)
 
     let admin = router.group("api/v1", context: AdminContext.self)
     RunnersController(store: store, clock: clock).addRoutes(to: admin)

@@ -17,6 +17,9 @@ public struct BrokerConfiguration: Sendable {
     public var credentialValidationTimeout: TimeInterval = 45
     /// The longest a runner's job poll is held open.
     public var maximumPollWait: TimeInterval = 30
+    /// How often a held poll rechecks the queue by itself, besides being woken when a job is
+    /// queued: leases that run out, and announcements lost while the database was unreachable.
+    public var pollRecheckInterval: TimeInterval = 1
 
     public init(host: String = "127.0.0.1", port: Int = 8080, publicURL: String? = nil,
                 dataDirectory: String = "./data", keysDirectory: String = "./keys") throws {

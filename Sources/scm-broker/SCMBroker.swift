@@ -1,6 +1,8 @@
 import ArgumentParser
 import AsyncHTTPClient
 import BrokerServer
+import BrokerCore
+import BrokerPostgres
 import BrokerSQLite
 import Foundation
 import Hummingbird
@@ -23,7 +25,12 @@ func environment(_ name: String) -> String? {
 }
 
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the broker (embedded SQLite store).")
+    static let configuration = CommandConfiguration(
+        abstract: "Run the broker.",
+        discussion: """
+            The store is the embedded SQLite database in --data-dir (one broker), or PostgreSQL when \
+            --database-url is given (several brokers behind a load balancer).
+            """)
 
     @Option(help: "Address to listen on (SCM_BROKER_HOST).")
     var host: String = environment("SCM_BROKER_HOST") ?? "127.0.0.1"
@@ -39,6 +46,8 @@ struct Serve: AsyncParsableCommand {
 
     @Option(help: "Directory of key and token files (SCM_BROKER_KEYS_DIR).")
     var keysDir: String = environment("SCM_BROKER_KEYS_DIR") ?? "./keys"
+
+    @OptionGroup var database: DatabaseOptions
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (SCM_BROKER_LOG_LEVEL).")
     var logLevel: String = environment("SCM_BROKER_LOG_LEVEL") ?? "info"
@@ -64,8 +73,11 @@ struct Serve: AsyncParsableCommand {
         } catch let error as ConfigurationError {
             throw ValidationError(error.description)
         }
-        let store = try SQLiteStore(dataDirectory: dataDir)
-        var app = try await buildApplication(configuration, store: store, logger: Logger(label: "scm-broker"))
+        let logger = Logger(label: "scm-broker")
+        let opened = try await database.openStore(dataDirectory: dataDir, serving: true, logger: logger)
+        let store = opened.store
+        var app = try await buildApplication(configuration, store: store, logger: logger)
+        if let service = opened.service { app.addServices(service) }
         var runnerHTTPClient: HTTPClient?
         if let name = withRunner {
             let httpClient = SCMTransport.makeHTTPClient()
@@ -76,9 +88,11 @@ struct Serve: AsyncParsableCommand {
         // Runs until SIGTERM or SIGINT, then shuts down gracefully.
         try await app.runService()
         try await runnerHTTPClient?.shutdown()
+        // The data directory's lock (SQLite) is held until here.
+        withExtendedLifetime(opened) {}
     }
 
-    private func colocatedRunner(name: String, configuration: BrokerConfiguration, store: SQLiteStore,
+    private func colocatedRunner(name: String, configuration: BrokerConfiguration, store: any Store,
                                  httpClient: HTTPClient) async throws -> (RunnerService, any Service) {
         let directory = (keysDir as NSString).appendingPathComponent("runner-\(name)")
         let keys = FileManager.default.fileExists(atPath: (directory as NSString).appendingPathComponent(RunnerKeys.encryptionFile))
@@ -115,10 +129,13 @@ struct AdminTokenCommand: AsyncParsableCommand {
         @Option(help: "Directory of the database (SCM_BROKER_DATA_DIR).")
         var dataDir: String = environment("SCM_BROKER_DATA_DIR") ?? "./data"
 
+        @OptionGroup var database: DatabaseOptions
+
         func run() async throws {
-            let store = try SQLiteStore(dataDirectory: dataDir)
+            let opened = try await database.openStore(dataDirectory: dataDir, serving: false, logger: Logger(label: "scm-broker"))
+            defer { opened.close() }
             // The one place a token is printed: to stdout of the admin who asked for it.
-            print(try await AdminTokens.create(name: name, store: store))
+            print(try await AdminTokens.create(name: name, store: opened.store))
         }
     }
 }

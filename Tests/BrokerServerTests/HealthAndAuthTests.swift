@@ -15,6 +15,15 @@ struct HealthAndAuthTests {
         }
     }
 
+    @Test func readyzAsksTheStore() async throws {
+        let broker = try TestBroker()
+        try await broker.withClient { api in
+            let response = try await api.request(.get, "/readyz", bearer: nil)
+            #expect(response.status == .ok)
+            #expect(response.json as NSDictionary == ["status": "ready"] as NSDictionary)
+        }
+    }
+
     @Test func firstStartWritesAnAdminTokenFile0600AndLogsOnlyItsPath() async throws {
         let broker = try TestBroker()
         _ = try await broker.application()

@@ -29,6 +29,7 @@ struct PostgresStoreTests {
         try await admin.createSchema(schema)
         admin.shutdown()
         settings.schema = schema
+        // Four brokers start at once on the new, empty schema.
         let pinned = settings
         let stores = try await withThrowingTaskGroup(of: PostgresStore.self) { group in
             for _ in 0..<4 { group.addTask { try await PostgresStore.connect(pinned) } }

@@ -47,14 +47,9 @@ enum StoreFixture: String, CaseIterable, CustomTestStringConvertible, Sendable {
 /// A PostgreSQL store in a fresh schema of the test database.
 enum PostgresTestDatabase {
     static func store(url: String) async throws -> PostgresStore {
-        let schema = "test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         var settings = try PostgresSettings(url: url)
         settings.maximumConnections = 4
-        let admin = try await PostgresStore.connect(settings, migrate: false)
-        try await admin.createSchema(schema)
-        admin.shutdown()
-        settings.schema = schema
-        return try await PostgresStore.connect(settings)
+        return try await PostgresStore.connect(settings, creatingSchema: "test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: ""))
     }
 }
 

@@ -15,7 +15,7 @@ import Foundation
 ///   hold and nothing changed.
 /// - An operation with several outcomes a caller must tell apart returns an outcome enum.
 public protocol Store: AdminTokenStore, RunnerStore, IntegrationStore, OrganizationCredentialStore, ServiceTokenStore,
-    ConnectFlowStore, JobQueue, ConnectionStore, EnvironmentStore, AuditLog {}
+    ConnectFlowStore, JobQueue, ConnectionStore, EnvironmentStore, AuditLog, StoreHealth {}
 
 /// Admin tokens (stored hashed).
 public protocol AdminTokenStore: Sendable {

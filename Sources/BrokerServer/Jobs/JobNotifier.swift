@@ -1,8 +1,9 @@
 import Foundation
 
-/// Wakes a runner's held job poll as soon as a job is queued for it in this process. Polls
-/// still recheck the store every second, which covers leases that run out and jobs queued by
-/// another broker sharing the database.
+/// Wakes a runner's held job poll as soon as a job is queued for it, in this process or (through
+/// the store's job announcements) by another broker sharing the database. Polls still recheck
+/// the store periodically, which covers leases that run out and announcements lost while the
+/// database was unreachable.
 actor JobNotifier {
     private var waiters: [String: [UUID: CheckedContinuation<Void, Never>]] = [:]
 

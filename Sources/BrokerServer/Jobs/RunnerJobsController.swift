@@ -65,7 +65,7 @@ struct RunnerJobsController {
             guard remaining > .zero, !Task.isCancelled, !Task.isShuttingDownGracefully else {
                 return JSONResponse(JobListing(jobs: []))
             }
-            await notifier.wait(runnerID: context.runnerID, timeout: min(remaining, .seconds(1)))
+            await notifier.wait(runnerID: context.runnerID, timeout: min(remaining, .seconds(configuration.pollRecheckInterval)))
         }
     }
 

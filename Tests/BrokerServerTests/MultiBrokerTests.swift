@@ -1,0 +1,122 @@
+import AsyncHTTPClient
+import BrokerCore
+import BrokerCrypto
+@testable import BrokerPostgres
+import BrokerProtocol
+import BrokerServer
+import Foundation
+import NIOCore
+import RunnerAgent
+import Testing
+
+/// Several brokers on one PostgreSQL database, as behind a load balancer: each with its own
+/// process state (connection pool, notifier), sharing everything else through the database.
+@Suite("Several brokers on one PostgreSQL", .enabled(if: TestDatabase.runsPostgres))
+struct MultiBrokerTests {
+    static let databaseURL = TestDatabase.url
+
+    /// Two brokers on a fresh schema. Both have the public URL of the first (a load balancer's),
+    /// and a recheck interval far longer than any wait here: a held poll wakes only when a job
+    /// is announced.
+    struct Pair {
+        var a: BrokerApplication
+        var b: BrokerApplication
+        var urlA: String
+        var urlB: String
+        var storeA: PostgresStore
+        var storeB: PostgresStore
+        var directory: String
+    }
+
+    static func pair() async throws -> Pair {
+        let url = try #require(databaseURL, "SCM_BROKER_TEST_DATABASE_URL must name a database")
+        let schema = "multi_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        let settings = try PostgresSettings(url: url)
+        let storeA = try await PostgresStore.connect(settings, creatingSchema: schema)
+        var shared = settings
+        shared.schema = schema
+        let storeB = try await PostgresStore.connect(shared)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("multi-\(UUID().uuidString)").path
+        let (portA, portB) = (try LiveBroker.freePort(), try LiveBroker.freePort())
+        let urlA = "http://127.0.0.1:\(portA)"
+        func configuration(_ port: Int, _ name: String) throws -> BrokerConfiguration {
+            var configuration = try BrokerConfiguration(host: "127.0.0.1", port: port, publicURL: urlA,
+                                                        dataDirectory: directory + "/\(name)/data", keysDirectory: directory + "/keys")
+            configuration.pollRecheckInterval = 300
+            return configuration
+        }
+        let a = try await buildApplication(try configuration(portA, "a"), store: storeA)
+        let b = try await buildApplication(try configuration(portB, "b"), store: storeB)
+        return Pair(a: a, b: b, urlA: urlA, urlB: "http://127.0.0.1:\(portB)", storeA: storeA, storeB: storeB, directory: directory)
+    }
+
+    @Test func readinessFollowsTheDatabase() async throws {
+        let pair = try await Self.pair()
+        defer { try? FileManager.default.removeItem(atPath: pair.directory) }
+        try await LiveBroker.run(pair.a, publicURL: pair.urlA) {
+            let ready = try await HTTPClient.shared.execute(HTTPClientRequest(url: pair.urlA + "/readyz"), timeout: .seconds(10))
+            #expect(ready.status == .ok)
+            // A schema that is not the current one (a migration missing) is not ready.
+            try await pair.storeA.write { db in try await db.execute("DELETE FROM schema_migrations") }
+            let notReady = try await HTTPClient.shared.execute(HTTPClientRequest(url: pair.urlA + "/readyz"), timeout: .seconds(10))
+            #expect(notReady.status == .serviceUnavailable)
+            let body = try await notReady.body.collect(upTo: 1 << 16)
+            #expect(try JSONDecoder().decode(ErrorBody.self, from: Data(buffer: body)).error.code == BrokerErrorCode.notReady.rawValue)
+            let alive = try await HTTPClient.shared.execute(HTTPClientRequest(url: pair.urlA + "/healthz"), timeout: .seconds(10))
+            #expect(alive.status == .ok, "alive, though not ready")
+        }
+        pair.storeA.shutdown()
+        pair.storeB.shutdown()
+    }
+
+    @Test func aJobQueuedThroughOneBrokerWakesThePollHeldByAnother() async throws {
+        let pair = try await Self.pair()
+        defer { try? FileManager.default.removeItem(atPath: pair.directory) }
+        try await LiveBroker.run(pair.a, publicURL: pair.urlA) {
+            try await LiveBroker.run(pair.b, publicURL: pair.urlB) {
+                let admin = try KeyFile.read(pair.directory + "/keys/admin.token").trimmingCharacters(in: .whitespacesAndNewlines)
+                // The runner is created through A and registers and authenticates through B.
+                var create = HTTPClientRequest(url: pair.urlA + "/api/v1/runners")
+                create.method = .POST
+                create.headers.add(name: "Authorization", value: "Bearer \(admin)")
+                create.headers.add(name: "Content-Type", value: "application/json")
+                create.body = .bytes(ByteBuffer(string: #"{"name":"eu-1"}"#))
+                let created = try await HTTPClient.shared.execute(create, timeout: .seconds(10))
+                #expect(created.status == .created)
+                let body = try await created.body.collect(upTo: 1 << 16)
+                let runner = try JSONDecoder().decode([String: String?].self, from: Data(buffer: body))
+                let registration = try #require(runner["registration_token"] ?? nil)
+                let keys = try Fixtures.runnerKeys()
+                let viaB = BrokerClient(brokerURL: pair.urlB, tokenAudience: pair.urlA + "/runner/v1/token")
+                let runnerID = try await viaB.register(registrationToken: registration, keys: keys)
+                let token = try await viaB.accessToken(runnerID: runnerID, keys: keys)
+
+                // A poll held by A; the job is queued by B's process.
+                let viaA = BrokerClient(brokerURL: pair.urlA)
+                let started = ContinuousClock.now
+                async let polled = viaA.pollJobs(accessToken: token, wait: 20, max: 4)
+                try await Task.sleep(for: .milliseconds(500))
+                let integration = Integration(
+                    id: UUID().uuidString.lowercased(), runnerID: runnerID, name: "gl", provider: .gitlab, url: "https://gitlab.com/g",
+                    oauth: nil, pat: PATSettings(enabled: true), labels: [], description: "", createdAt: Date(), updatedAt: Date())
+                try await pair.storeB.insertIntegration(integration)
+                try await pair.storeB.enqueueJob(Job(id: "across", runnerID: runnerID, kind: .patValidation, integrationID: integration.id,
+                                                     payload: .credentialCheck(CredentialCheckPayload(token: "jwe.pat", user: "alice")),
+                                                     createdAt: Date()))
+                let jobs = try await polled
+                #expect(jobs.map(\.id) == ["across"])
+                // Woken by the announcement: the poll's own recheck (300 s) and its wait (20 s) are far off.
+                #expect(ContinuousClock.now - started < .seconds(15))
+            }
+        }
+        pair.storeA.shutdown()
+        pair.storeB.shutdown()
+    }
+}
+
+/// The PostgreSQL database tests may use: `SCM_BROKER_TEST_DATABASE_URL` (`.ci/run` sets it).
+/// Under CI the PostgreSQL tests run even without it, and fail loudly.
+enum TestDatabase {
+    static let url = ProcessInfo.processInfo.environment["SCM_BROKER_TEST_DATABASE_URL"]
+    static let runsPostgres = url != nil || ProcessInfo.processInfo.environment["CI"] != nil
+}
