@@ -50,6 +50,62 @@ struct MultiBrokerTests {
         return Pair(a: a, b: b, urlA: urlA, urlB: "http://127.0.0.1:\(portB)", storeA: storeA, storeB: storeB, directory: directory)
     }
 
+    @Test func aDumpOfTheDatabaseHoldsNoPlaintextSecret() async throws {
+        let url = try #require(Self.databaseURL)
+        let pair = try await Self.pair()
+        defer { try? FileManager.default.removeItem(atPath: pair.directory) }
+        let plantedSecret = "planted-client-secret-\(UUID().uuidString)"
+        let admin = try await LiveBroker.run(pair.a, publicURL: pair.urlA) { () -> String in
+            let admin = try KeyFile.read(pair.directory + "/keys/admin.token").trimmingCharacters(in: .whitespacesAndNewlines)
+            let created = try await Self.post(pair.urlA + "/api/v1/runners", #"{"name":"eu-1"}"#, token: admin)
+            let keys = try Fixtures.runnerKeys()
+            let client = BrokerClient(brokerURL: pair.urlA)
+            let runnerID = try await client.register(registrationToken: try #require(created["registration_token"] ?? nil), keys: keys)
+            _ = try await client.accessToken(runnerID: runnerID, keys: keys)
+            _ = try await Self.post(pair.urlA + "/api/v1/runners/\(runnerID)/integrations", Fixtures.entraIntegration(secret: plantedSecret), token: admin)
+            _ = try await Self.post(pair.urlA + "/api/v1/service-tokens", #"{"name":"env","role":"environments"}"#, token: admin)
+            return admin
+        }
+        let schema = try #require(try await pair.storeA.read { db in try await db.fetchOne("SELECT current_schema()")?.value(at: 0) as String? })
+        let settings = try PostgresSettings(url: url)
+        let dump = try Self.pgDump(settings: settings, password: try #require(URLComponents(string: url)?.password), schema: schema)
+        #expect(dump.contains("oauth_client_secret_jwe"), "the dump holds the integrations")
+        #expect(dump.contains("eyJ"), "sealed secrets are there, as JWEs")
+        #expect(!dump.contains(plantedSecret), "no plaintext client secret")
+        #expect(!dump.contains(admin), "no plaintext admin token")
+        pair.storeA.shutdown()
+        pair.storeB.shutdown()
+    }
+
+    static func post(_ url: String, _ body: String, token: String) async throws -> [String: String?] {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(string: body))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let bytes = try await response.body.collect(upTo: 1 << 20)
+        #expect((200..<300).contains(response.status.code), "\(url): \(String(buffer: bytes))")
+        let object = try JSONSerialization.jsonObject(with: Data(buffer: bytes)) as? [String: Any] ?? [:]
+        return object.mapValues { $0 as? String }
+    }
+
+    /// `pg_dump` of one schema, as an attacker with the database would get it.
+    static func pgDump(settings: PostgresSettings, password: String, schema: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/pg_dump")
+        process.arguments = ["-h", settings.host, "-p", "\(settings.port)", "-U", settings.username, "-n", schema, settings.database]
+        process.environment = ["PGPASSWORD": password, "PATH": "/usr/bin:/bin"]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "pg_dump failed")
+        return String(decoding: data, as: UTF8.self)
+    }
+
     @Test func readinessFollowsTheDatabase() async throws {
         let pair = try await Self.pair()
         defer { try? FileManager.default.removeItem(atPath: pair.directory) }
