@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
         // OpenSSL 3 from the OS (libssl-dev). The module map's header also carries
@@ -152,6 +153,12 @@ let package = Package(
         .executableTarget(
             name: "BrokerBench",
             dependencies: ["BrokerCrypto", "COpenSSL", "BrokerCore", "BrokerSQLite", "BrokerProtocol"],
+            swiftSettings: swiftSettings
+        ),
+        // The deployment manifests (deploy/): parsed and checked, since no cluster is at hand.
+        .testTarget(
+            name: "DeploymentTests",
+            dependencies: [.product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
