@@ -6,19 +6,31 @@ import NIOCore
 import NIOHTTP1
 
 /// The runner's side of the broker API: registration, token exchange, integrations.
+///
+/// `brokerURL` may list several brokers, comma-separated (or be one load balancer's URL): a
+/// request that cannot reach one broker goes to the next, so a runner outlives the loss of a
+/// replica. Every broker of a deployment shares one database and one public URL.
 public struct BrokerClient: Sendable {
+    /// As given: one URL, or several separated by commas.
     public let brokerURL: String
-    /// The audience of client assertions: the broker's token endpoint under its public URL,
-    /// which differs from `brokerURL` for a runner inside the broker's process.
+    public let brokerURLs: [String]
+    /// The audience of client assertions: the broker's token endpoint under its public URL
+    /// (the first one listed), which differs from `brokerURL` for a runner inside the broker's process.
     public let tokenAudience: String
     let httpClient: HTTPClient
     let timeout: TimeAmount = .seconds(30)
+    /// Which broker requests go to now; moves on when one cannot be reached.
+    private let current = BrokerRotation()
 
     public init(brokerURL: String, tokenAudience: String? = nil, httpClient: HTTPClient = .shared) {
-        var url = brokerURL
-        while url.hasSuffix("/") { url.removeLast() }
-        self.brokerURL = url
-        self.tokenAudience = tokenAudience ?? url + "/runner/v1/token"
+        let urls = brokerURL.split(separator: ",").map { part -> String in
+            var url = part.trimmingCharacters(in: .whitespaces)
+            while url.hasSuffix("/") { url.removeLast() }
+            return url
+        }.filter { !$0.isEmpty }
+        brokerURLs = urls.isEmpty ? [brokerURL] : urls
+        self.brokerURL = brokerURLs.joined(separator: ",")
+        self.tokenAudience = tokenAudience ?? brokerURLs[0] + "/runner/v1/token"
         self.httpClient = httpClient
     }
 
@@ -95,19 +107,27 @@ public struct BrokerClient: Sendable {
 
     func send(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, contentType: String? = nil,
                       bearer: String? = nil, timeout: TimeAmount? = nil) async throws -> ReceivedResponse {
-        var request = HTTPClientRequest(url: brokerURL + path)
-        request.method = method
-        if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
-        if let bearer { request.headers.add(name: "Authorization", value: "Bearer \(bearer)") }
-        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
-        do {
-            let response = try await httpClient.execute(request, timeout: timeout ?? self.timeout)
-            return ReceivedResponse(status: response.status, body: try await response.body.collect(upTo: 4 * 1024 * 1024))
-        } catch is CancellationError {
-            throw CancellationError()
-        } catch {
-            throw RunnerError("cannot reach the broker at \(brokerURL): \(type(of: error))")
+        var lastError: (any Error)?
+        // Each broker once, starting with the one that answered last.
+        for _ in brokerURLs.indices {
+            let index = current.index
+            let base = brokerURLs[index % brokerURLs.count]
+            var request = HTTPClientRequest(url: base + path)
+            request.method = method
+            if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
+            if let bearer { request.headers.add(name: "Authorization", value: "Bearer \(bearer)") }
+            if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+            do {
+                let response = try await httpClient.execute(request, timeout: timeout ?? self.timeout)
+                return ReceivedResponse(status: response.status, body: try await response.body.collect(upTo: 4 * 1024 * 1024))
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                lastError = error
+                current.moveOn(from: index)
+            }
         }
+        throw RunnerError("cannot reach the broker at \(brokerURL): \(lastError.map { "\(type(of: $0))" } ?? "no URL")")
     }
 
     private func decode<T: Decodable>(_ type: T.Type, _ response: ReceivedResponse, expecting status: HTTPResponseStatus) throws -> T {
@@ -146,4 +166,17 @@ public struct AccessToken: Sendable {
 public enum BrokerClientError: Error, Sendable {
     /// The access token was refused (expired, or the broker lost it): get a new one.
     case unauthorized
+}
+
+/// The broker a client talks to now, shared by its copies.
+final class BrokerRotation: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+
+    var index: Int { lock.withLock { value } }
+
+    /// Moves to the next broker unless another request already did.
+    func moveOn(from index: Int) {
+        lock.withLock { if value == index { value = index + 1 } }
+    }
 }

@@ -176,3 +176,122 @@ enum TestDatabase {
     static let url = ProcessInfo.processInfo.environment["SCM_BROKER_TEST_DATABASE_URL"]
     static let runsPostgres = url != nil || ProcessInfo.processInfo.environment["CI"] != nil
 }
+
+/// A fresh schema in the test database, and stores on it (one per broker).
+final class PostgresTestSchema: @unchecked Sendable {
+    let settings: PostgresSettings
+    let store: PostgresStore
+    private var opened: [PostgresStore] = []
+
+    static func make() async throws -> PostgresTestSchema {
+        let url = try #require(TestDatabase.url, "SCM_BROKER_TEST_DATABASE_URL must name a database")
+        let schema = "live_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        let store = try await PostgresStore.connect(try PostgresSettings(url: url), creatingSchema: schema)
+        var settings = try PostgresSettings(url: url)
+        settings.schema = schema
+        return PostgresTestSchema(settings: settings, store: store)
+    }
+
+    private init(settings: PostgresSettings, store: PostgresStore) {
+        self.settings = settings
+        self.store = store
+    }
+
+    /// Another store (another broker's pool) on the same schema.
+    func connect() async throws -> PostgresStore {
+        let store = try await PostgresStore.connect(settings)
+        opened.append(store)
+        return store
+    }
+
+    func close() {
+        for store in opened + [store] { store.shutdown() }
+    }
+}
+
+/// The runner, the browser and the environment service each talking to a different broker of
+/// the same deployment, with the strict fake SCM.
+@Suite("Several brokers end to end", .serialized, .enabled(if: TestDatabase.runsPostgres))
+struct MultiBrokerEndToEndTests {
+    @Test func aCallbackOnOneBrokerReachesTheRunnerPollingAnother() async throws {
+        // Held polls recheck the queue only every 300 s, and the agent's polls are held 25 s:
+        // the flow can complete in time only if the callback's job wakes the poll at once.
+        let stack = try await LiveStack.start(postgres: true, pollRecheckInterval: 300)
+        let replica = try await stack.startReplica()
+        let runner = try await stack.registerRunner()
+        let integrationID = try await stack.integration(.gitlab, runner: runner)
+        let agent = stack.startAgent(runner, pollWait: 25)
+        try await Task.sleep(for: .milliseconds(300))
+
+        // The browser's requests all land on the replica; the runner's poll is held by the first broker.
+        let browser = TestBrowser()
+        let publicURL = stack.publicURL
+        browser.route { $0.hasPrefix(publicURL) ? replica + $0.dropFirst(publicURL.count) : $0 }
+        let started = ContinuousClock.now
+        let page = try await stack.beginConnect(browser, integrationID: integrationID)
+        let final = try await stack.waitForFlow(browser, flowURL: try stack.flowURL(in: page), timeout: .seconds(15))
+        #expect(final["status"] as? String == "connected", "\(final)")
+        #expect(try await stack.connections().count == 1)
+        agent.cancel()
+        try await browser.shutdown()
+        try await stack.stop()
+    }
+
+    @Test func refreshIsSingleFlightAcrossBrokers() async throws {
+        let stack = try await LiveStack.start(postgres: true)
+        let replica = try await stack.startReplica()
+        let runner = try await stack.registerRunner()
+        let agent = stack.startAgent(runner)
+        let integrationID = try await stack.integration(.gitlab, runner: runner)
+        stack.fake.accessTokenLifetime = 60
+        try await stack.connect(integrationID: integrationID)
+        stack.fake.accessTokenLifetime = 0
+        try stack.fake.createRepository(.gitlab, path: "contoso/app")
+        // Created through the first broker; credentials asked of both.
+        let (status, environment) = try await stack.createEnvironment(runner: runner, repository: "https://gitlab.com/contoso/app")
+        #expect(status == 201, "\(environment)")
+        let environmentID = try #require(environment["id"] as? String)
+        let refreshesBefore = stack.fake.stats.refreshes
+
+        let processes = [stack.makeProvider(runner), stack.makeProvider(runner, brokerURL: replica)]
+        let passwords = try await withThrowingTaskGroup(of: String.self) { group in
+            for index in 0..<10 {
+                group.addTask { try await processes[index % 2].credential(environmentID: environmentID).1.password }
+            }
+            return try await group.reduce(into: [String]()) { $0.append($1) }
+        }
+        #expect(stack.fake.stats.refreshes - refreshesBefore == 1, "exactly one refresh at the SCM")
+        #expect(Set(passwords).count == 1, "every request, through either broker, got the refreshed token")
+        let connection = try #require(try await stack.store.connections(user: "alice").first)
+        #expect(connection.version == 2)
+        agent.cancel()
+        try await stack.stop()
+    }
+
+    @Test func aRunnerGivenSeveralBrokersOutlivesTheOneItPolled() async throws {
+        let stack = try await LiveStack.start(postgres: true)
+        let replica = try await stack.startReplica()
+        let runner = try await stack.registerRunner()
+        let integrationID = try await stack.integration(.gitlab, runner: runner)
+        // The agent knows both brokers and polls the first; then the first goes away.
+        let agent = stack.startAgent(runner, pollWait: 2, brokerURL: "\(stack.publicURL),\(replica)")
+        try await Task.sleep(for: .milliseconds(500))
+        await stack.stopBroker()
+
+        // Users reach the surviving broker (the load balancer stopped sending them to the first).
+        let browser = TestBrowser()
+        let publicURL = stack.publicURL
+        browser.route { $0.hasPrefix(publicURL) ? replica + $0.dropFirst(publicURL.count) : $0 }
+        let links = try await MultiBrokerTests.post(replica + "/api/v1/connect-links",
+                                                    #"{"user":"alice","integration":"\#(integrationID)"}"#, token: stack.serviceToken)
+        let page = try await browser.get(try #require(links["oauth_url"] ?? nil))
+        let final = try await stack.waitForFlow(browser, flowURL: try stack.flowURL(in: page), timeout: .seconds(30))
+        #expect(final["status"] as? String == "connected", "\(final)")
+        // What the first broker acknowledged before it went (the runner, the integration) is all there.
+        #expect(try await stack.store.integration(id: integrationID) != nil)
+        #expect(try await stack.store.connections(user: "alice").count == 1)
+        agent.cancel()
+        try await browser.shutdown()
+        try await stack.stop()
+    }
+}

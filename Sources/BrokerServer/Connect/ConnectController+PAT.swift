@@ -76,7 +76,7 @@ extension ConnectController {
         guard try await store.beginPATValidation(flowID: flow.id, stateHash: flow.stateHash, newStateHash: SHA256.hex(SecureRandom.token(bytes: 32)),
                                                  job: job, now: now)
         else { throw Self.forgedForm }
-        await notifier.notify(runnerID: runner.id)
+        notifier.notify(runnerID: runner.id)
         context.logger.info("PAT validation queued", metadata: ["flow.id": "\(flow.id)", "job.id": "\(job.id)"])
         return Self.redirect(to: "/connect/flows/\(flow.id)", status: .seeOther)
     }

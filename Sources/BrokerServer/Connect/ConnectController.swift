@@ -108,7 +108,7 @@ struct ConnectController {
         guard try await store.beginExchange(flowID: flow.id, job: job, now: now) else {
             throw Self.invalidState("This sign-in response was already used.")
         }
-        await notifier.notify(runnerID: runner.id)
+        notifier.notify(runnerID: runner.id)
         context.logger.info("code exchange queued", metadata: ["flow.id": "\(flow.id)", "job.id": "\(job.id)"])
         guard let current = try await store.flow(id: flow.id) else { throw APIError.internalError }
         return try await render(flow: current, integration: integration).response()
@@ -159,7 +159,7 @@ struct ConnectController {
         guard try await store.retryExchange(flowID: flow.id, failureCode: BrokerErrorCode.runnerOffline.rawValue, job: job, now: now) else {
             throw APIError(.conflict, code: .notRetryable, "the flow changed; reload the page")
         }
-        await notifier.notify(runnerID: flow.runnerID)
+        notifier.notify(runnerID: flow.runnerID)
         if request.acceptsHTML {
             return Response(status: .seeOther, headers: [.location: "/connect/flows/\(flow.id)", .cacheControl: "no-store"])
         }

@@ -49,7 +49,7 @@ struct ConnectionsController {
         guard let connection = try await store.connection(id: id), connection.user == user,
               try await store.deleteConnection(id: id, user: user, now: clock.now)
         else { throw APIError.notFound("no such connection") }
-        await notifier.notify(runnerID: connection.runnerID)
+        notifier.notify(runnerID: connection.runnerID)
         context.logger.info("connection deleted; revocation queued", metadata: ["connection.id": "\(id)"])
         return Response(status: .noContent)
     }

@@ -119,7 +119,7 @@ extension IntegrationsController {
         let finished: [Job]?
         do {
             for job in jobs { try await store.enqueueJob(job) }
-            await notifier.notify(runnerID: runner.id)
+            notifier.notify(runnerID: runner.id)
             finished = try await waitForCompletion(ids)
         } catch {
             // Whatever happened (cancelled, store failure), no validation may run for nobody.

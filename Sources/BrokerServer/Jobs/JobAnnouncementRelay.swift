@@ -10,7 +10,7 @@ struct JobAnnouncementRelay: Service {
     func run() async throws {
         await cancelWhenGracefulShutdown {
             await announcements.followJobAnnouncements { runnerID in
-                await notifier.notify(runnerID: runnerID)
+                notifier.notify(runnerID: runnerID)
             }
         }
     }

@@ -51,8 +51,10 @@ extension LiveStack {
         return CredentialSocket(path: path, tokens: tokens, task: task, broker: BrokerClient(brokerURL: publicURL), runner: runner)
     }
 
-    func makeProvider(_ runner: TestRunner) -> CloneCredentialProvider {
-        CloneCredentialProvider(runnerID: runner.id, keys: runner.keys, broker: BrokerClient(brokerURL: publicURL),
+    /// `brokerURL`: where the provider really sends requests (a replica), if not the public URL.
+    func makeProvider(_ runner: TestRunner, brokerURL: String? = nil) -> CloneCredentialProvider {
+        CloneCredentialProvider(runnerID: runner.id, keys: runner.keys,
+                                broker: BrokerClient(brokerURL: brokerURL ?? publicURL, tokenAudience: configuration.tokenEndpoint),
                                 transport: SCMTransport(httpClient: scmClient), logger: runnerLog.logger(label: "runner"))
     }
 }

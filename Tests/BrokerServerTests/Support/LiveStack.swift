@@ -1,5 +1,7 @@
 import AsyncHTTPClient
+import BrokerCore
 import BrokerCrypto
+import BrokerPostgres
 import BrokerServer
 import FakeSCM
 import Foundation
@@ -23,10 +25,15 @@ final class LiveStack: @unchecked Sendable {
     private(set) var adminToken = ""
     private(set) var serviceToken = ""
 
+    /// With `postgres`, the broker uses a PostgreSQL store in a fresh schema of the test
+    /// database, and `startReplica()` adds more brokers on it.
     static func start(runnerOfflineTimeout: TimeInterval = 60, jobLease: TimeInterval = 60,
-                      credentialValidationTimeout: TimeInterval = 30, clock: BrokerClock = .system) async throws -> LiveStack {
+                      credentialValidationTimeout: TimeInterval = 30, clock: BrokerClock = .system,
+                      postgres: Bool = false, pollRecheckInterval: TimeInterval = 1) async throws -> LiveStack {
         let stack = try await LiveStack(runnerOfflineTimeout: runnerOfflineTimeout, jobLease: jobLease,
-                                        credentialValidationTimeout: credentialValidationTimeout)
+                                        credentialValidationTimeout: credentialValidationTimeout,
+                                        postgres: postgres ? try await PostgresTestSchema.make() : nil,
+                                        pollRecheckInterval: pollRecheckInterval)
         stack.clock = clock
         try await stack.startBroker()
         stack.adminToken = try stack.broker.adminToken
@@ -35,7 +42,9 @@ final class LiveStack: @unchecked Sendable {
         return stack
     }
 
-    private init(runnerOfflineTimeout: TimeInterval, jobLease: TimeInterval, credentialValidationTimeout: TimeInterval) async throws {
+    private init(runnerOfflineTimeout: TimeInterval, jobLease: TimeInterval, credentialValidationTimeout: TimeInterval,
+                 postgres: PostgresTestSchema?, pollRecheckInterval: TimeInterval) async throws {
+        self.postgres = postgres
         fake = try await FakeSCM.start()
         broker = try TestBroker()
         port = try LiveBroker.freePort()
@@ -46,13 +55,35 @@ final class LiveStack: @unchecked Sendable {
         configuration.runnerOfflineTimeout = runnerOfflineTimeout
         configuration.jobLeaseDuration = jobLease
         configuration.credentialValidationTimeout = credentialValidationTimeout
+        configuration.pollRecheckInterval = pollRecheckInterval
         self.configuration = configuration
     }
 
+    /// The PostgreSQL schema the brokers share, in PostgreSQL mode.
+    let postgres: PostgresTestSchema?
+    private var replicas: [Task<Void, any Error>] = []
+
+    var store: any Store { postgres?.store ?? broker.store }
+
     func startBroker() async throws {
-        let app = try await buildApplication(configuration, store: broker.store, clock: clock, logger: broker.log.logger())
+        let app = try await buildApplication(configuration, store: store, clock: clock, logger: broker.log.logger())
         server = Task { try await app.runService(gracefulShutdownSignals: []) }
         try await LiveBroker.waitUntilHealthy(publicURL)
+    }
+
+    /// Another broker on the same PostgreSQL schema, with a connection pool and process state of
+    /// its own and the same public URL (a load balancer's); returns the URL it really listens on.
+    func startReplica() async throws -> String {
+        let postgres = try #require(postgres, "replicas need the PostgreSQL store")
+        let store = try await postgres.connect()
+        var configuration = self.configuration
+        configuration.port = try LiveBroker.freePort()
+        configuration.dataDirectory += "-replica-\(replicas.count)"
+        let app = try await buildApplication(configuration, store: store, clock: clock, logger: broker.log.logger())
+        let url = "http://127.0.0.1:\(configuration.port)"
+        replicas.append(Task { try await app.runService(gracefulShutdownSignals: []) })
+        try await LiveBroker.waitUntilHealthy(url)
+        return url
     }
 
     func stopBroker() async {
@@ -62,7 +93,9 @@ final class LiveStack: @unchecked Sendable {
     }
 
     func stop() async throws {
+        for replica in replicas { replica.cancel(); _ = await replica.result }
         await stopBroker()
+        postgres?.close()
         await fake.stop()
         try await scmClient.shutdown()
     }
@@ -127,12 +160,14 @@ final class LiveStack: @unchecked Sendable {
     // MARK: Runner agents
 
     /// Starts a runner agent for `runner` and returns the task running it (cancel to kill it).
-    func startAgent(_ runner: TestRunner, pollWait: Int = 2) -> Task<Void, any Error> {
+    /// `brokerURL`: where the agent really sends requests (a replica, or several), if not the public URL.
+    func startAgent(_ runner: TestRunner, pollWait: Int = 2, brokerURL: String? = nil) -> Task<Void, any Error> {
         var options = RunnerService.Options()
         options.pollWait = pollWait
         options.retryInitial = .milliseconds(100)
         options.retryMaximum = .milliseconds(500)
-        let service = RunnerService(runnerID: runner.id, keys: runner.keys, broker: BrokerClient(brokerURL: publicURL),
+        let broker = BrokerClient(brokerURL: brokerURL ?? publicURL, tokenAudience: configuration.tokenEndpoint)
+        let service = RunnerService(runnerID: runner.id, keys: runner.keys, broker: broker,
                                     transport: SCMTransport(httpClient: scmClient), options: options, logger: runnerLog.logger(label: "runner"))
         return Task { try await service.run() }
     }

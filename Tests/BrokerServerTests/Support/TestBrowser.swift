@@ -22,6 +22,13 @@ final class TestBrowser: @unchecked Sendable {
     private let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
     private let lock = NSLock()
     private var jar: [String: [String: String]] = [:]
+    private var routing: (@Sendable (String) -> String)?
+
+    /// Where requests for a URL really go, as a load balancer in front of several brokers decides:
+    /// the browser keeps its URLs (and cookies) and never knows.
+    func route(_ routing: @escaping @Sendable (String) -> String) {
+        lock.withLock { self.routing = routing }
+    }
 
     func shutdown() async throws {
         try await client.shutdown()
@@ -43,7 +50,7 @@ final class TestBrowser: @unchecked Sendable {
         var visited: [String] = []
         for hop in 0...redirects {
             visited.append(url)
-            var request = HTTPClientRequest(url: url)
+            var request = HTTPClientRequest(url: lock.withLock { routing }?(url) ?? url)
             request.method = method
             request.headers.add(name: "Accept", value: accept)
             if let cookie = cookieHeader(for: url) { request.headers.add(name: "Cookie", value: cookie) }
