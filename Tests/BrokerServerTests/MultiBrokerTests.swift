@@ -5,6 +5,9 @@ import BrokerCrypto
 import BrokerProtocol
 import BrokerServer
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOCore
 import RunnerAgent
 import Testing
@@ -265,6 +268,36 @@ struct MultiBrokerEndToEndTests {
         let connection = try #require(try await stack.store.connections(user: "alice").first)
         #expect(connection.version == 2)
         agent.cancel()
+        try await stack.stop()
+    }
+
+    @Test func aBrokerKilledMidFlowLosesNothingAndTheRunnerMovesOn() async throws {
+        let stack = try await LiveStack.start(postgres: true)
+        let (doomed, process) = try await stack.startReplicaProcess()
+        let runner = try await stack.registerRunner()
+        let integrationID = try await stack.integration(.gitlab, runner: runner)
+        // The runner knows both brokers and polls the one that is about to die.
+        let agent = stack.startAgent(runner, pollWait: 5, brokerURL: "\(doomed),\(stack.publicURL)")
+        try await Task.sleep(for: .milliseconds(500))
+
+        // The browser is sent to the doomed broker: the flow starts there, the callback lands there.
+        let browser = TestBrowser()
+        let publicURL = stack.publicURL
+        browser.route { $0.hasPrefix(publicURL) ? doomed + $0.dropFirst(publicURL.count) : $0 }
+        let page = try await stack.beginConnect(browser, integrationID: integrationID)
+        #expect(page.status == 200, "\(page.text)")
+        let flowURL = try stack.flowURL(in: page)
+        // SIGKILL right after the callback was acknowledged: no graceful anything.
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        // The load balancer notices and sends the browser to the surviving broker.
+        browser.route { $0 }
+        let final = try await stack.waitForFlow(browser, flowURL: flowURL, timeout: .seconds(30))
+        #expect(final["status"] as? String == "connected", "\(final)")
+        #expect(try await stack.connections().count == 1)
+        #expect(try await stack.store.integration(id: integrationID) != nil)
+        agent.cancel()
+        try await browser.shutdown()
         try await stack.stop()
     }
 

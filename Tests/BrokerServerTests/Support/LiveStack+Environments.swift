@@ -93,14 +93,17 @@ struct GitClient {
     }
 
     /// The built `scm-runner` beside this test bundle.
-    static var helperBinary: String {
+    static var helperBinary: String { binary("scm-runner") }
+
+    /// A built executable of this package beside this test bundle.
+    static func binary(_ name: String) -> String {
         let testBinary = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
         var directory = testBinary.deletingLastPathComponent()
         // …/debug/scm-brokerPackageTests.xctest (a file on Linux, a bundle elsewhere).
-        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("scm-runner").path), directory.path != "/" {
+        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent(name).path), directory.path != "/" {
             directory = directory.deletingLastPathComponent()
         }
-        return directory.appendingPathComponent("scm-runner").path
+        return directory.appendingPathComponent(name).path
     }
 
     /// The one-line configuration the README gives environments, as `-c` options.

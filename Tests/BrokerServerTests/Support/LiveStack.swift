@@ -62,6 +62,7 @@ final class LiveStack: @unchecked Sendable {
     /// The PostgreSQL schema the brokers share, in PostgreSQL mode.
     let postgres: PostgresTestSchema?
     private var replicas: [Task<Void, any Error>] = []
+    private var processes: [Process] = []
 
     var store: any Store { postgres?.store ?? broker.store }
 
@@ -92,7 +93,29 @@ final class LiveStack: @unchecked Sendable {
         server = nil
     }
 
+    /// Another broker on the same PostgreSQL schema as a process of its own (the built
+    /// `scm-broker serve`), so that a test can kill it outright; returns its URL and process.
+    func startReplicaProcess() async throws -> (url: String, process: Process) {
+        let postgres = try #require(postgres, "replicas need the PostgreSQL store")
+        let url = try #require(TestDatabase.url)
+        let port = try LiveBroker.freePort()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: GitClient.binary("scm-broker"))
+        process.arguments = ["serve", "--port", "\(port)", "--public-url", publicURL, "--data-dir", configuration.dataDirectory + "-process",
+                             "--keys-dir", configuration.keysDirectory, "--log-level", "warning"]
+        process.environment = ["SCM_BROKER_DATABASE_URL": url + (url.contains("?") ? "&" : "?") + "search_path=\(try #require(postgres.settings.schema))",
+                               "PATH": "/usr/bin:/bin"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        processes.append(process)
+        let replica = "http://127.0.0.1:\(port)"
+        try await LiveBroker.waitUntilHealthy(replica)
+        return (replica, process)
+    }
+
     func stop() async throws {
+        for process in processes where process.isRunning { process.terminate() }
         for replica in replicas { replica.cancel(); _ = await replica.result }
         await stopBroker()
         postgres?.close()
