@@ -152,7 +152,7 @@ let package = Package(
         // Seal/open throughput next to raw OpenSSL: `swift run -c release scm-broker-bench`.
         .executableTarget(
             name: "BrokerBench",
-            dependencies: ["BrokerCrypto", "COpenSSL", "BrokerCore", "BrokerSQLite", "BrokerProtocol"],
+            dependencies: ["BrokerCrypto", "COpenSSL", "BrokerCore", "BrokerSQLite", "BrokerProtocol", "BrokerPostgres"],
             swiftSettings: swiftSettings
         ),
         // The deployment manifests (deploy/): parsed and checked, since no cluster is at hand.
