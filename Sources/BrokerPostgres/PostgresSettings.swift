@@ -22,6 +22,10 @@ public struct PostgresSettings: Sendable, CustomStringConvertible {
     /// A schema to use instead of `public` (tests give each store its own).
     public var schema: String?
     public var maximumConnections = 20
+    /// How long a store operation may take, waiting for a connection included: a database that
+    /// does not answer (down, refusing to talk without TLS, wrong credentials) fails requests and
+    /// readiness probes in bounded time instead of holding them.
+    public var operationTimeout: Duration = .seconds(20)
 
     /// Parses a database URL; `passwordFile`, when given, holds the password (trailing newline ignored).
     public init(url: String, passwordFile: String? = nil) throws {

@@ -13,6 +13,8 @@ import ServiceLifecycle
 public final class PostgresStore: Store, Service {
     let client: PostgresClient
     let logger: Logger
+    /// See `PostgresSettings.operationTimeout`.
+    let operationTimeout: Duration
     /// The pool's own run loop. postgres-nio's client needs one for as long as it is used; the
     /// store owns it so that it works wherever a store does (the server, tests, the benchmark,
     /// one-off commands) and ends it in `shutdown()`.
@@ -23,7 +25,7 @@ public final class PostgresStore: Store, Service {
     public static func connect(_ settings: PostgresSettings, migrate: Bool = true,
                                logger: Logger = Logger(label: "scm-broker.postgres")) async throws -> PostgresStore {
         let store = PostgresStore(client: PostgresClient(configuration: try settings.clientConfiguration(), backgroundLogger: logger),
-                                  logger: logger)
+                                  logger: logger, operationTimeout: settings.operationTimeout)
         guard migrate else { return store }
         do {
             try await store.migrate()
@@ -56,9 +58,10 @@ public final class PostgresStore: Store, Service {
         try await write { db in try await db.execute("CREATE SCHEMA IF NOT EXISTS \(name)") }
     }
 
-    private init(client: PostgresClient, logger: Logger) {
+    private init(client: PostgresClient, logger: Logger, operationTimeout: Duration) {
         self.client = client
         self.logger = logger
+        self.operationTimeout = operationTimeout
         runner = Task { await client.run() }
     }
 
@@ -88,7 +91,11 @@ public final class PostgresStore: Store, Service {
     /// Runs `body` as one SERIALIZABLE transaction, retrying it (from the start) after a
     /// serialization failure or deadlock.
     @discardableResult
-    func write<T: Sendable>(_ body: (SQLSession) async throws -> T) async throws -> T {
+    func write<T: Sendable>(_ body: @escaping @Sendable (SQLSession) async throws -> T) async throws -> T {
+        try await withDeadline { try await self.writeNow(body) }
+    }
+
+    private func writeNow<T: Sendable>(_ body: @Sendable (SQLSession) async throws -> T) async throws -> T {
         var attempt = 0
         while true {
             attempt += 1
@@ -112,12 +119,36 @@ public final class PostgresStore: Store, Service {
                 throw error
             } catch let error as PSQLError {
                 throw Self.map(error)
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                throw Self.unreachable(error)
             }
         }
     }
 
     /// Runs `body` on one connection outside a transaction: single statements that only read.
-    func read<T: Sendable>(_ body: (SQLSession) async throws -> T) async throws -> T {
+    func read<T: Sendable>(_ body: @escaping @Sendable (SQLSession) async throws -> T) async throws -> T {
+        try await withDeadline { try await self.readNow(body) }
+    }
+
+
+    private func withDeadline<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await operation() }
+            group.addTask {
+                try await Task.sleep(for: self.operationTimeout)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let result = first else {
+                throw StoreError(.unavailable, "the database did not answer within \(self.operationTimeout)")
+            }
+            return result
+        }
+    }
+
+    private func readNow<T: Sendable>(_ body: @Sendable (SQLSession) async throws -> T) async throws -> T {
         do {
             return try await client.withConnection { connection in
                 try await body(SQLSession(connection: connection, logger: logger))
@@ -126,7 +157,17 @@ public final class PostgresStore: Store, Service {
             throw error
         } catch let error as PSQLError {
             throw Self.map(error)
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw Self.unreachable(error)
         }
+    }
+
+    /// The pool could not get a connection (refused, TLS required but not offered, wrong
+    /// credentials): named by type only.
+    static func unreachable(_ error: any Error) -> StoreError {
+        StoreError(.unavailable, "the database cannot be reached (\(type(of: error)))")
     }
 
     static func isRetryable(_ error: PSQLError) -> Bool {

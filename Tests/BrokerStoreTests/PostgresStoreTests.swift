@@ -43,6 +43,39 @@ struct PostgresStoreTests {
         for store in stores { #expect(try await store.isMigrated()) }
     }
 
+    /// The test server has no TLS: `require` must refuse to talk in the clear rather than fall
+    /// back, while `prefer` and `disable` connect. A wrong password is refused without being quoted.
+    @Test func tlsModesAreHonouredAndPasswordsStayOutOfErrors() async throws {
+        let url = try #require(ProcessInfo.processInfo.environment[StoreFixture.databaseURLVariable])
+        let base = url.components(separatedBy: "?")[0]
+        for mode in ["disable", "prefer"] {
+            let store = try await PostgresStore.connect(try PostgresSettings(url: "\(base)?sslmode=\(mode)"), migrate: false)
+            try await store.read { db in _ = try await db.execute("SELECT 1") }
+            store.shutdown()
+        }
+        for mode in ["require", "verify-full"] {
+            var settings = try PostgresSettings(url: "\(base)?sslmode=\(mode)")
+            settings.operationTimeout = .seconds(3)
+            let store = try await PostgresStore.connect(settings, migrate: false)
+            await #expect(throws: StoreError.self, "sslmode=\(mode) against a server without TLS") {
+                try await store.read { db in _ = try await db.execute("SELECT 1") }
+            }
+            store.shutdown()
+        }
+        var wrong = try PostgresSettings(url: "\(base)?sslmode=disable")
+        wrong.password = "not-the-password-\(UUID().uuidString)"
+        wrong.operationTimeout = .seconds(3)
+        let store = try await PostgresStore.connect(wrong, migrate: false)
+        do {
+            try await store.read { db in _ = try await db.execute("SELECT 1") }
+            Issue.record("a wrong password was accepted")
+        } catch let error as StoreError {
+            #expect(!error.message.contains(wrong.password!))
+            #expect(!"\(error)".contains(wrong.password!))
+        }
+        store.shutdown()
+    }
+
     @Test func settingsComeFromTheURLAndNeverShowThePassword() throws {
         let settings = try PostgresSettings(url: "postgres://broker:s3cr%40t@db.internal:6432/scm?sslmode=verify-full")
         #expect(settings.host == "db.internal")
