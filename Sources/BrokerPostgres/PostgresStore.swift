@@ -92,66 +92,55 @@ public final class PostgresStore: Store, Service {
     /// serialization failure or deadlock.
     @discardableResult
     func write<T: Sendable>(_ body: @escaping @Sendable (SQLSession) async throws -> T) async throws -> T {
-        try await withDeadline { try await self.writeNow(body) }
-    }
-
-    private func writeNow<T: Sendable>(_ body: @Sendable (SQLSession) async throws -> T) async throws -> T {
-        var attempt = 0
-        while true {
-            attempt += 1
-            do {
-                return try await client.withConnection { connection in
-                    let session = SQLSession(connection: connection, logger: logger)
-                    try await session.execute("BEGIN ISOLATION LEVEL SERIALIZABLE")
-                    do {
-                        let result = try await body(session)
-                        try await session.execute("COMMIT")
-                        return result
-                    } catch {
-                        _ = try? await session.execute("ROLLBACK")
-                        throw error
+        try await bounded {
+            var attempt = 0
+            while true {
+                attempt += 1
+                do {
+                    return try await self.client.withConnection { connection in
+                        let session = SQLSession(connection: connection, logger: self.logger)
+                        try await session.execute("BEGIN ISOLATION LEVEL SERIALIZABLE")
+                        do {
+                            let result = try await body(session)
+                            try await session.execute("COMMIT")
+                            return result
+                        } catch {
+                            _ = try? await session.execute("ROLLBACK")
+                            throw error
+                        }
                     }
+                } catch let error as PSQLError where Self.isRetryable(error) && attempt < Self.maximumAttempts {
+                    // Back off a little, differently each time, so the racers do not collide again.
+                    try await Task.sleep(for: .milliseconds(Int.random(in: 1...(5 * attempt))))
                 }
-            } catch let error as PSQLError where Self.isRetryable(error) && attempt < Self.maximumAttempts {
-                // Back off a little, differently each time, so the racers do not collide again.
-                try await Task.sleep(for: .milliseconds(Int.random(in: 1...(5 * attempt))))
-            } catch let error as StoreError {
-                throw error
-            } catch let error as PSQLError {
-                throw Self.map(error)
-            } catch is CancellationError {
-                throw CancellationError()
-            } catch {
-                throw Self.unreachable(error)
             }
         }
     }
 
     /// Runs `body` on one connection outside a transaction: single statements that only read.
     func read<T: Sendable>(_ body: @escaping @Sendable (SQLSession) async throws -> T) async throws -> T {
-        try await withDeadline { try await self.readNow(body) }
-    }
-
-
-    private func withDeadline<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws -> T {
-        try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await operation() }
-            group.addTask {
-                try await Task.sleep(for: self.operationTimeout)
-                return nil
+        try await bounded {
+            try await self.client.withConnection { connection in
+                try await body(SQLSession(connection: connection, logger: self.logger))
             }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let result = first else {
-                throw StoreError(.unavailable, "the database did not answer within \(self.operationTimeout)")
-            }
-            return result
         }
     }
 
-    private func readNow<T: Sendable>(_ body: @Sendable (SQLSession) async throws -> T) async throws -> T {
+    /// Runs `operation` within `operationTimeout`, with every failure as a `StoreError` that
+    /// names no value (PostgreSQL's own messages may quote them).
+    private func bounded<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws -> T {
         do {
-            return try await client.withConnection { connection in
-                try await body(SQLSession(connection: connection, logger: logger))
+            return try await withThrowingTaskGroup(of: T?.self) { group in
+                group.addTask { try await operation() }
+                group.addTask {
+                    try await Task.sleep(for: self.operationTimeout)
+                    return nil
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next(), let result = first else {
+                    throw StoreError(.unavailable, "the database did not answer within \(self.operationTimeout)")
+                }
+                return result
             }
         } catch let error as StoreError {
             throw error
@@ -160,14 +149,10 @@ public final class PostgresStore: Store, Service {
         } catch is CancellationError {
             throw CancellationError()
         } catch {
-            throw Self.unreachable(error)
+            // The pool could not get a connection (refused, TLS required but not offered, wrong
+            // credentials): named by type only.
+            throw StoreError(.unavailable, "the database cannot be reached (\(type(of: error)))")
         }
-    }
-
-    /// The pool could not get a connection (refused, TLS required but not offered, wrong
-    /// credentials): named by type only.
-    static func unreachable(_ error: any Error) -> StoreError {
-        StoreError(.unavailable, "the database cannot be reached (\(type(of: error)))")
     }
 
     static func isRetryable(_ error: PSQLError) -> Bool {
