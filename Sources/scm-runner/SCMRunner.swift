@@ -46,7 +46,9 @@ struct Keys: AsyncParsableCommand {
 struct Register: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Register this runner's public keys with the broker.")
 
-    @Option(help: "The broker's URL.")
+    @Option(help: ArgumentHelp(
+        "The broker's URL: a load balancer's, or several brokers' separated by commas.",
+        discussion: "With several, the runner moves to the next when one cannot be reached; the first is the brokers' public URL."))
     var broker: String
 
     @Option(help: "The one-time registration token from POST /api/v1/runners (or SCM_RUNNER_REGISTRATION_TOKEN).")
