@@ -4,8 +4,10 @@ import NIOSSL
 import PostgresNIO
 
 /// Where the PostgreSQL store is: a `postgres://user[:password]@host[:port]/database` URL
-/// (`postgresql://` too), with `sslmode=disable|prefer|require|verify-full` honoured
-/// (`verify-ca` is treated as `verify-full`, the stricter). The password may come from a file
+/// (`postgresql://` too), with `sslmode=disable|prefer|require|verify-full` honoured as libpq
+/// does (`prefer` and `require` encrypt without checking the certificate: use `verify-full`,
+/// with `sslrootcert=/path/ca.pem` for a private CA, in production; `verify-ca` is treated as
+/// `verify-full`, the stricter). The password may come from a file
 /// instead of the URL (a Kubernetes secret). Nothing here ever prints the password.
 public struct PostgresSettings: Sendable, CustomStringConvertible {
     public enum TLSMode: String, Sendable, CaseIterable {
@@ -22,6 +24,8 @@ public struct PostgresSettings: Sendable, CustomStringConvertible {
     /// A schema to use instead of `public` (tests give each store its own).
     public var schema: String?
     public var maximumConnections = 20
+    /// A PEM file of CA certificates to verify the server against (`sslrootcert`); the system's otherwise.
+    public var rootCertificates: String?
     /// How long a store operation may take, waiting for a connection included: a database that
     /// does not answer (down, refusing to talk without TLS, wrong credentials) fails requests and
     /// readiness probes in bounded time instead of holding them.
@@ -38,9 +42,10 @@ public struct PostgresSettings: Sendable, CustomStringConvertible {
         guard !database.isEmpty, !database.contains("/") else { throw StoreError(.unavailable, "the database URL names no database") }
         self.host = host
         port = components.port ?? 5432
-        self.username = username.removingPercentEncoding ?? username
-        self.database = database.removingPercentEncoding ?? database
-        password = components.password.map { $0.removingPercentEncoding ?? $0 }
+        // URLComponents has already percent-decoded user, password and path.
+        self.username = username
+        self.database = database
+        password = components.password
         tls = .prefer
         for item in components.queryItems ?? [] {
             switch item.name {
@@ -52,6 +57,9 @@ public struct PostgresSettings: Sendable, CustomStringConvertible {
                 tls = mode
             case "search_path", "schema":
                 schema = item.value
+            case "sslrootcert":
+                // The CA certificates (PEM) a verify-full connection trusts, e.g. a managed database's CA bundle.
+                rootCertificates = item.value
             default:
                 throw StoreError(.unavailable, "unknown database URL parameter \(item.name.prefix(32))")
             }
@@ -84,13 +92,22 @@ public struct PostgresSettings: Sendable, CustomStringConvertible {
             configuration.certificateVerification = .none
             tls = .require(configuration)
         case .verifyFull:
-            tls = .require(TLSConfiguration.makeClientConfiguration())
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            if let rootCertificates { configuration.trustRoots = .file(rootCertificates) }
+            tls = .require(configuration)
         }
         var configuration = PostgresClient.Configuration(host: host, port: port, username: username, password: password,
                                                          database: database, tls: tls)
         configuration.options.maximumConnections = maximumConnections
+        // The server ends a statement (and an idle transaction) that runs away, so that an
+        // operation's own deadline is not the only bound.
+        let seconds = operationTimeout.components.seconds
+        configuration.options.additionalStartupParameters = [
+            ("statement_timeout", "\(seconds * 1000)"),
+            ("idle_in_transaction_session_timeout", "\(seconds * 2000)"),
+        ]
         if let schema {
-            configuration.options.additionalStartupParameters = [("search_path", schema)]
+            configuration.options.additionalStartupParameters.append(("search_path", schema))
         }
         return configuration
     }

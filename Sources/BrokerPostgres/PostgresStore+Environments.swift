@@ -8,7 +8,6 @@ extension PostgresStore {
 
     public func insertCloneGrant(_ grant: CloneGrant, audit: AuditEvent) async throws {
         try await write { db in
-            try await db.execute("DELETE FROM clone_grants WHERE expires_at < ?", [grant.createdAt.addingTimeInterval(-Self.endedGrantRetention)])
             try await db.execute("""
                 INSERT INTO clone_grants (id, runner_id, integration_id, user_name, repository_url, clone_url, access, credential_mode,
                     created_at, expires_at, revoked_at)
@@ -19,6 +18,7 @@ extension PostgresStore {
                 ])
             try await Self.insert(audit, db)
         }
+        await cleanUp("DELETE FROM clone_grants WHERE expires_at < ?", [grant.createdAt.addingTimeInterval(-Self.endedGrantRetention)])
     }
 
     public func cloneGrant(id: String) async throws -> CloneGrant? {
@@ -67,7 +67,13 @@ extension PostgresStore {
         return try await read { db in try await db.fetchAll(sql, bound).compactMap(Self.auditEvent) }
     }
 
+    /// Serialises audit-writing transactions (held until commit): identity values are handed out
+    /// at insert, so without it a reader paging with `after` could pass an event whose
+    /// transaction commits later with a lower sequence. SQLite's single writer gives this order.
+    static let auditLock = 0x5343_4D42_524B_0002
+
     static func insert(_ event: AuditEvent, _ db: SQLSession) async throws {
+        try await db.execute("SELECT pg_advisory_xact_lock(?)", [auditLock])
         try await db.execute("""
             INSERT INTO audit_events (time, action, outcome, runner_id, environment_id, user_name, repository_url, access,
                 integration_id, connection_id, reason)

@@ -4,21 +4,21 @@ import Foundation
 extension PostgresStore {
     public func insertConnectTicket(_ ticket: ConnectTicket, now: Date) async throws {
         try await write { db in
-            try await db.execute("DELETE FROM connect_tickets WHERE expires_at <= ?", [now])
             try await db.execute("INSERT INTO connect_tickets (token_hash, user_name, integration_id, expires_at) VALUES (?, ?, ?, ?)",
                                  [ticket.tokenHash, ticket.user, ticket.integrationID, ticket.expiresAt])
         }
+        await cleanUp("DELETE FROM connect_tickets WHERE expires_at <= ?", [now])
     }
 
     public func startFlow(ticketHash: String, flow: ConnectFlow, now: Date) async throws -> ConnectFlow? {
-        try await write { db in
+        // Flows outlive their usefulness after a day; keep the table small.
+        await cleanUp("DELETE FROM connect_flows WHERE created_at < ?", [now.timeIntervalSince1970 - 86_400])
+        return try await write { db in
             // Spent by the DELETE itself: of two racing spends, one deletes the row, the other nothing.
             guard let row = try await db.fetchOne("""
                 DELETE FROM connect_tickets WHERE token_hash = ? AND integration_id = ? AND expires_at > ? RETURNING user_name
                 """, [ticketHash, flow.integrationID, now])
             else { return nil }
-            // Flows outlive their usefulness after a day; keep the table small.
-            try await db.execute("DELETE FROM connect_flows WHERE created_at < ?", [now.timeIntervalSince1970 - 86_400])
             var started = flow
             started.user = try row["user_name"]
             try await Self.insert(started, db)

@@ -3,8 +3,11 @@ import Foundation
 import PostgresNIO
 
 extension PostgresStore: JobAnnouncements {
-    /// The channel `insert(_ job:)` notifies, with the runner id as payload.
-    static let jobChannel = "scm_broker_jobs"
+    /// The channel `insert(_ job:)` notifies, with the runner id as payload: one per schema, so
+    /// that deployments sharing a database do not wake each other.
+    static func jobChannel(schema: String?) -> String {
+        "scm_broker_jobs_" + (schema ?? "public")
+    }
 
     /// LISTENs on one pooled connection; when it breaks (the database restarted, the network
     /// dropped), listens again after a pause that grows up to 5 seconds.
@@ -13,7 +16,7 @@ extension PostgresStore: JobAnnouncements {
         while !Task.isCancelled {
             do {
                 try await client.withConnection { connection in
-                    try await connection.listen(on: Self.jobChannel) { notifications in
+                    try await connection.listen(on: jobChannel) { notifications in
                         pause = .milliseconds(100)
                         for try await notification in notifications {
                             await handler(notification.payload)

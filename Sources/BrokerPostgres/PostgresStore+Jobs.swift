@@ -104,7 +104,7 @@ extension PostgresStore {
 
     static func insert(_ job: Job, _ db: SQLSession) async throws {
         // Delivered to every listening broker when (and only if) this transaction commits.
-        try await db.execute("SELECT pg_notify(?, ?)", [jobChannel, job.runnerID])
+        try await db.execute("SELECT pg_notify(?, ?)", [db.jobChannel, job.runnerID])
         try await db.execute("""
             INSERT INTO jobs (id, runner_id, kind, integration_id, flow_id, payload, status, lease_expires_at, attempts, created_at, completed_at, result)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)

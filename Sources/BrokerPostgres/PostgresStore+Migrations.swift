@@ -240,7 +240,7 @@ extension PostgresStore {
     /// brokers starting together wait for each other, and the second finds nothing to do.
     func migrate() async throws {
         try await client.withConnection { connection in
-            let session = SQLSession(connection: connection, logger: logger)
+            let session = SQLSession(connection: connection, logger: logger, jobChannel: jobChannel)
             try await session.execute("BEGIN")
             do {
                 try await session.execute("SELECT pg_advisory_xact_lock(?)", [Self.migrationLock])

@@ -22,8 +22,10 @@ extension PostgresStore {
     }
 
     public func recordAssertion(runnerID: String, jti: String, expiresAt: Date, now: Date) async throws -> Bool {
-        try await write { db in
-            try await db.execute("DELETE FROM runner_assertions WHERE expires_at < ?", [now])
+        await cleanUp("DELETE FROM runner_assertions WHERE expires_at < ?", [now])
+        return try await write { db in
+            // A `jti` seen before counts only while its assertion is unexpired.
+            try await db.execute("DELETE FROM runner_assertions WHERE runner_id = ? AND jti = ? AND expires_at < ?", [runnerID, jti, now])
             return try await db.execute("""
                 INSERT INTO runner_assertions (runner_id, jti, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING
                 """, [runnerID, jti, expiresAt]) == 1
@@ -32,10 +34,10 @@ extension PostgresStore {
 
     public func insertRunnerAccessToken(_ token: RunnerAccessToken, now: Date) async throws {
         try await write { db in
-            try await db.execute("DELETE FROM runner_access_tokens WHERE expires_at < ?", [now])
             try await db.execute("INSERT INTO runner_access_tokens (token_hash, runner_id, expires_at) VALUES (?, ?, ?)",
                                  [token.tokenHash, token.runnerID, token.expiresAt])
         }
+        await cleanUp("DELETE FROM runner_access_tokens WHERE expires_at < ?", [now])
     }
 
     public func runnerAccessToken(hash: String) async throws -> RunnerAccessToken? {

@@ -15,6 +15,7 @@ public final class PostgresStore: Store, Service {
     let logger: Logger
     /// See `PostgresSettings.operationTimeout`.
     let operationTimeout: Duration
+    let jobChannel: String
     /// The pool's own run loop. postgres-nio's client needs one for as long as it is used; the
     /// store owns it so that it works wherever a store does (the server, tests, the benchmark,
     /// one-off commands) and ends it in `shutdown()`.
@@ -25,7 +26,8 @@ public final class PostgresStore: Store, Service {
     public static func connect(_ settings: PostgresSettings, migrate: Bool = true,
                                logger: Logger = Logger(label: "scm-broker.postgres")) async throws -> PostgresStore {
         let store = PostgresStore(client: PostgresClient(configuration: try settings.clientConfiguration(), backgroundLogger: logger),
-                                  logger: logger, operationTimeout: settings.operationTimeout)
+                                  logger: logger, operationTimeout: settings.operationTimeout,
+                                  jobChannel: Self.jobChannel(schema: settings.schema))
         guard migrate else { return store }
         do {
             try await store.migrate()
@@ -58,10 +60,11 @@ public final class PostgresStore: Store, Service {
         try await write { db in try await db.execute("CREATE SCHEMA IF NOT EXISTS \(name)") }
     }
 
-    private init(client: PostgresClient, logger: Logger, operationTimeout: Duration) {
+    private init(client: PostgresClient, logger: Logger, operationTimeout: Duration, jobChannel: String) {
         self.client = client
         self.logger = logger
         self.operationTimeout = operationTimeout
+        self.jobChannel = jobChannel
         runner = Task { await client.run() }
     }
 
@@ -98,7 +101,7 @@ public final class PostgresStore: Store, Service {
                 attempt += 1
                 do {
                     return try await self.client.withConnection { connection in
-                        let session = SQLSession(connection: connection, logger: self.logger)
+                        let session = SQLSession(connection: connection, logger: self.logger, jobChannel: self.jobChannel)
                         try await session.execute("BEGIN ISOLATION LEVEL SERIALIZABLE")
                         do {
                             let result = try await body(session)
@@ -121,8 +124,19 @@ public final class PostgresStore: Store, Service {
     func read<T: Sendable>(_ body: @escaping @Sendable (SQLSession) async throws -> T) async throws -> T {
         try await bounded {
             try await self.client.withConnection { connection in
-                try await body(SQLSession(connection: connection, logger: self.logger))
+                try await body(SQLSession(connection: connection, logger: self.logger, jobChannel: self.jobChannel))
             }
+        }
+    }
+
+    /// Forgets expired rows in a statement of its own, after (or before) the operation that used
+    /// to do it inside its transaction: inside, every two concurrent SERIALIZABLE writers would
+    /// read what the other deletes and one would have to retry. Best effort: the next one tries again.
+    func cleanUp(_ sql: String, _ arguments: [any SQLBindable]) async {
+        do {
+            try await read { db in try await db.execute(sql, arguments) }
+        } catch {
+            logger.debug("clean-up skipped", metadata: ["error.type": "\(type(of: error))"])
         }
     }
 

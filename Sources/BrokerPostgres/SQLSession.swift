@@ -9,6 +9,8 @@ import PostgresNIO
 struct SQLSession {
     let connection: PostgresConnection
     let logger: Logger
+    /// Where this store announces queued jobs.
+    let jobChannel: String
 
     /// Runs a statement; returns how many rows it changed (or returned).
     @discardableResult

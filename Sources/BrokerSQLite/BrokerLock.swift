@@ -21,10 +21,14 @@ public final class BrokerLock: Sendable {
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
         path = (dataDirectory as NSString).appendingPathComponent("broker.lock")
-        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { throw StoreError(.unavailable, "cannot open \(path)") }
+        // Not through a symbolic link: the file is truncated and written below.
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard descriptor >= 0 else { throw StoreError(.unavailable, "cannot open \(path) (it must be a regular file)") }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
-            let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+            var buffer = [UInt8](repeating: 0, count: 16)
+            let count = read(descriptor, &buffer, buffer.count)
+            // Only a process id is shown, whatever the file holds.
+            let holder = String(decoding: buffer.prefix(max(0, count)).prefix { (0x30...0x39).contains($0) }, as: UTF8.self)
             close(descriptor)
             throw StoreError(.conflict, """
                 another scm-broker\(holder.isEmpty ? "" : " (process \(holder))") is serving the data directory \(dataDirectory); \

@@ -4,6 +4,7 @@ import BrokerProtocol
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 
 /// The runner's side of the broker API: registration, token exchange, integrations.
 ///
@@ -125,6 +126,10 @@ public struct BrokerClient: Sendable {
             } catch {
                 lastError = error
                 current.moveOn(from: index)
+                // A POST that may have reached the broker is not sent to another one: it could
+                // apply twice (a result, a registration). Only a refused or unmade connection is
+                // surely unsent; a GET (a poll, a read) can always go elsewhere.
+                guard method == .GET || Self.neverSent(error) else { break }
             }
         }
         throw RunnerError("cannot reach the broker at \(brokerURL): \(lastError.map { "\(type(of: $0))" } ?? "no URL")")
@@ -166,6 +171,16 @@ public struct AccessToken: Sendable {
 public enum BrokerClientError: Error, Sendable {
     /// The access token was refused (expired, or the broker lost it): get a new one.
     case unauthorized
+}
+
+extension BrokerClient {
+    /// Whether the request certainly never reached a broker (no connection was made).
+    static func neverSent(_ error: any Error) -> Bool {
+        if error is NIOConnectionError { return true }
+        if let error = error as? HTTPClientError, error == .connectTimeout { return true }
+        if let error = error as? IOError, [ECONNREFUSED, ENETUNREACH, EHOSTUNREACH].contains(error.errnoCode) { return true }
+        return false
+    }
 }
 
 /// The broker a client talks to now, shared by its copies.

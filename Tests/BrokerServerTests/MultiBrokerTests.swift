@@ -117,6 +117,8 @@ struct MultiBrokerTests {
             #expect(ready.status == .ok)
             // A schema that is not the current one (a migration missing) is not ready.
             try await pair.storeA.write { db in try await db.execute("DELETE FROM schema_migrations") }
+            // Probes are answered from a one-second cache.
+            try await Task.sleep(for: .milliseconds(1100))
             let notReady = try await HTTPClient.shared.execute(HTTPClientRequest(url: pair.urlA + "/readyz"), timeout: .seconds(10))
             #expect(notReady.status == .serviceUnavailable)
             let body = try await notReady.body.collect(upTo: 1 << 16)
@@ -280,19 +282,25 @@ struct MultiBrokerEndToEndTests {
         let agent = stack.startAgent(runner, pollWait: 5, brokerURL: "\(doomed),\(stack.publicURL)")
         try await Task.sleep(for: .milliseconds(500))
 
-        // The browser is sent to the doomed broker: the flow starts there, the callback lands there.
+        // The flow starts on the doomed broker: it spends the ticket, stores the flow (state,
+        // sealed PKCE verifier) and sends the browser to the SCM…
         let browser = TestBrowser()
         let publicURL = stack.publicURL
         browser.route { $0.hasPrefix(publicURL) ? doomed + $0.dropFirst(publicURL.count) : $0 }
-        let page = try await stack.beginConnect(browser, integrationID: integrationID)
-        #expect(page.status == 200, "\(page.text)")
-        let flowURL = try stack.flowURL(in: page)
-        // SIGKILL right after the callback was acknowledged: no graceful anything.
+        let links = try await stack.connectLinks(integrationID: integrationID)
+        let started = try await browser.get(try #require(links["oauth_url"] as? String), redirects: 0)
+        #expect(started.status == 302, "\(started.text)")
+        let authorize = try #require(started.location)
+        // …and is killed (SIGKILL: no graceful anything) while the user is at the SCM.
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
-        // The load balancer notices and sends the browser to the surviving broker.
+
+        // The load balancer sends the browser to the surviving broker, which finishes the flow
+        // from what the dead one acknowledged; the runner, its poll cut, moves there too.
         browser.route { $0 }
-        let final = try await stack.waitForFlow(browser, flowURL: flowURL, timeout: .seconds(30))
+        let page = try await browser.get(authorize)
+        #expect(page.status == 200, "\(page.text)")
+        let final = try await stack.waitForFlow(browser, flowURL: try stack.flowURL(in: page), timeout: .seconds(30))
         #expect(final["status"] as? String == "connected", "\(final)")
         #expect(try await stack.connections().count == 1)
         #expect(try await stack.store.integration(id: integrationID) != nil)

@@ -43,7 +43,9 @@ struct DeploymentManifestTests {
         #expect((deployment["spec"] as? [String: Any])?["replicas"] as? Int == 2)
         let pod = try Self.podSpec(deployment)
         #expect((pod["securityContext"] as? [String: Any])?["runAsNonRoot"] as? Bool == true)
+        #expect(pod["automountServiceAccountToken"] as? Bool == false)
         let container = try #require((pod["containers"] as? [[String: Any]])?.first)
+        #expect((container["image"] as? String)?.hasSuffix(":latest") == false, "a pinned image")
         #expect(((container["readinessProbe"] as? [String: Any])?["httpGet"] as? [String: Any])?["path"] as? String == "/readyz")
         #expect(((container["livenessProbe"] as? [String: Any])?["httpGet"] as? [String: Any])?["path"] as? String == "/healthz")
         let security = try #require(container["securityContext"] as? [String: Any])
@@ -65,7 +67,10 @@ struct DeploymentManifestTests {
     @Test func theRunnerKeepsItsKeysInItsOwnSecret() throws {
         let documents = try Self.documents("kubernetes/runner.yaml")
         let deployment = try Self.resource(documents, kind: "Deployment", name: "scm-runner")
+        #expect(((deployment["spec"] as? [String: Any])?["strategy"] as? [String: Any])?["type"] as? String == "Recreate",
+                "never two pods with one runner identity")
         let pod = try Self.podSpec(deployment)
+        #expect(pod["automountServiceAccountToken"] as? Bool == false)
         #expect((pod["securityContext"] as? [String: Any])?["runAsNonRoot"] as? Bool == true)
         let volumes = try #require(pod["volumes"] as? [[String: Any]])
         #expect(volumes.contains { ($0["secret"] as? [String: Any])?["secretName"] as? String == "scm-runner-keys" })
