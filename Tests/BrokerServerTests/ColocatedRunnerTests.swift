@@ -59,8 +59,11 @@ struct SingleBrokerProcessTests {
 
         let (second, errors) = try Self.broker(["serve", "--port", "\(try LiveBroker.freePort())", "--with-runner", "local",
                                                 "--runner-socket", directory + "/second.sock"], in: directory)
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        second.waitUntilExit()
+        let message = try await onOwnThread {
+            let data = errors.fileHandleForReading.readDataToEndOfFile()
+            second.waitUntilExit()
+            return String(decoding: data, as: UTF8.self)
+        }
         #expect(second.terminationStatus != 0)
         #expect(message.contains("another scm-broker (process \(first.processIdentifier)) is serving the data directory"), "\(message)")
         #expect(!message.contains("Usage:"), "a plain reason, not a usage text")

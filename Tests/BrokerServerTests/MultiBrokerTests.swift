@@ -71,7 +71,8 @@ struct MultiBrokerTests {
         }
         let schema = try #require(try await pair.storeA.read { db in try await db.fetchOne("SELECT current_schema()")?.value(at: 0) as String? })
         let settings = try PostgresSettings(url: url)
-        let dump = try Self.pgDump(settings: settings, password: try #require(URLComponents(string: url)?.password), schema: schema)
+        let password = try #require(URLComponents(string: url)?.password)
+        let dump = try await onOwnThread { try Self.pgDump(settings: settings, password: password, schema: schema) }
         #expect(dump.contains("oauth_client_secret_jwe"), "the dump holds the integrations")
         #expect(dump.contains("eyJ"), "sealed secrets are there, as JWEs")
         #expect(!dump.contains(plantedSecret), "no plaintext client secret")
@@ -105,7 +106,7 @@ struct MultiBrokerTests {
         try process.run()
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "pg_dump failed")
+        guard process.terminationStatus == 0 else { throw StoreError(.unavailable, "pg_dump failed") }
         return String(decoding: data, as: UTF8.self)
     }
 
@@ -293,7 +294,7 @@ struct MultiBrokerEndToEndTests {
         let authorize = try #require(started.location)
         // …and is killed (SIGKILL: no graceful anything) while the user is at the SCM.
         kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        try await onOwnThread { process.waitUntilExit() }
 
         // The load balancer sends the browser to the surviving broker, which finishes the flow
         // from what the dead one acknowledged; the runner, its poll cut, moves there too.

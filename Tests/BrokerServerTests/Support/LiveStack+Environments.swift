@@ -114,11 +114,7 @@ struct GitClient {
     /// Runs git on a thread of its own: waiting for it on one of Swift concurrency's few
     /// threads would starve the servers (broker, runner socket, fake SCM) it talks to.
     func run(_ arguments: [String], in directory: String? = nil, helper: Bool = true) async throws -> (status: Int32, output: String) {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread {
-                continuation.resume(with: Result { try runBlocking(arguments, in: directory, helper: helper) })
-            }.start()
-        }
+        try await onOwnThread { try runBlocking(arguments, in: directory, helper: helper) }
     }
 
     private func runBlocking(_ arguments: [String], in directory: String?, helper: Bool) throws -> (status: Int32, output: String) {
