@@ -176,7 +176,9 @@ struct RunnerRobustnessTests {
         try await Task.sleep(for: .milliseconds(500))   // the agent's poll is now held open
 
         await stack.stopBroker()
-        try await Task.sleep(for: .milliseconds(300))
+        // Down long enough for the agent's next polls to be refused: a graceful shutdown answers
+        // the held poll at once, and the agent polls again right away.
+        try await Task.sleep(for: .milliseconds(1500))
         try await stack.startBroker()
 
         let page = try await stack.beginConnect(browser, integrationID: integrationID)

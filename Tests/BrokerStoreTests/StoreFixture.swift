@@ -48,7 +48,7 @@ enum StoreFixture: String, CaseIterable, CustomTestStringConvertible, Sendable {
 enum PostgresTestDatabase {
     static func store(url: String) async throws -> PostgresStore {
         var settings = try PostgresSettings(url: url)
-        settings.maximumConnections = 4
+        settings.maximumConnections = 2
         return try await PostgresStore.connect(settings, creatingSchema: "test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: ""))
     }
 }
