@@ -367,7 +367,8 @@ for bits in [2048, 3072, 4096] {
 
 let jobQueue = try await jobQueueSection(budget: budget)
 let environments = try await environmentSection(budget: budget)
-let comparison = try await databaseURL.asyncMap { try await storeComparisonSection(budget: budget, databaseURL: $0) }
+var comparison: String?
+if let databaseURL { comparison = try await storeComparisonSection(budget: budget, databaseURL: databaseURL) }
 let memory = String(format: "%.1f", peakResidentMemoryMiB())
 print("peak resident memory of the benchmark process: \(memory) MiB")
 if let output {
@@ -413,11 +414,4 @@ if let output {
     let notes = existing.range(of: marker).map { String(existing[$0.lowerBound...]) } ?? marker + "\n"
     try (document + "\n\n" + notes).write(toFile: output, atomically: true, encoding: .utf8)
     print("wrote \(output)")
-}
-
-extension Optional {
-    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
-        guard let value = self else { return nil }
-        return try await transform(value)
-    }
 }

@@ -99,6 +99,7 @@ struct PostgresStoreTests {
         }
         do {
             _ = try PostgresSettings(url: "postgres://u:topsecret@h/d?sslmode=nope")
+            Issue.record("an unknown sslmode was accepted")
         } catch let error as StoreError {
             #expect(!error.message.contains("topsecret"))
         }
